@@ -1,0 +1,65 @@
+// What the host knows about one guest call (Wasmtime would call it the store data):
+// who is calling, until when, and the capability implementations granted to it.
+import type { ErrorCode, LogLevel } from './abi.ts';
+import type { Fields } from './guest-memory.ts';
+
+export interface GuestRequest {
+  method: string;
+  path: string;
+  query: string;
+  headers: Fields;
+  body: Uint8Array;
+}
+
+export interface GuestResponse {
+  status: number;
+  headers: Fields;
+  body: Uint8Array;
+}
+
+export interface GuestMessage {
+  id: string;
+  broker: string;
+  topic: string;
+  data: Uint8Array;
+  metadata: Fields;
+}
+
+/** A host call failed in a way the guest sees as `error { code, message }`. */
+export class CapabilityError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'CapabilityError';
+    this.code = code;
+  }
+}
+
+/**
+ * Capability implementations for one function, already bound to its manifest's grants.
+ * Each method throws CapabilityError for anything the guest should see as an error.
+ */
+export interface HostServices {
+  stateGet(ctx: CallContext, store: string, key: string): Promise<Uint8Array | null>;
+  stateSet(ctx: CallContext, store: string, key: string, value: Uint8Array): Promise<void>;
+  stateDelete(ctx: CallContext, store: string, key: string): Promise<void>;
+  publish(ctx: CallContext, broker: string, topic: string, data: Uint8Array, metadata: Fields): Promise<string>;
+  configGet(ctx: CallContext, key: string): string | null;
+  invoke(ctx: CallContext, target: string, request: GuestRequest): Promise<GuestResponse>;
+}
+
+export type OutputSource = 'stdout' | 'stderr' | 'log';
+
+export interface CallContext {
+  readonly requestId: string;
+  readonly functionName: string;
+  /** Deadline on the performance.now() clock. */
+  readonly deadline: number;
+  /** How many invoke hops led here (0 for a trigger). */
+  readonly depth: number;
+  readonly services: HostServices;
+  /** A guest's log line (log import, stdout or stderr). */
+  log(level: LogLevel, message: string, source: OutputSource): void;
+  /** Set when the call was abandoned (timeout): the guest is unwound at its next host call. */
+  cancelled: boolean;
+}

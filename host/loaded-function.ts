@@ -1,0 +1,138 @@
+// A function version ready to run: its compiled module, its instance pool and its
+// limits. Every call gets a deadline; traps, timeouts and out-of-memory become L8Errors
+// that name the function and say what to change, and the instance involved is discarded.
+import type { CallContext, GuestMessage, GuestRequest, GuestResponse } from './call-context.ts';
+import type { CompiledModule } from './compiled-module.ts';
+import { L8Error, toL8Error } from './errors.ts';
+import { FunctionInstance, type InstanceOptions } from './function-instance.ts';
+import { AbiViolation } from './guest-memory.ts';
+import { InstancePool } from './instance-pool.ts';
+import { CallCancelled } from './linker.ts';
+import { ProcExit } from './wasi-preview1.ts';
+
+export interface FunctionLimits {
+  timeoutMs: number;
+  memoryPages: number;
+  maxConcurrency: number;
+  maxQueue: number;
+  reuse: boolean;
+}
+
+export interface HostTuning {
+  fuelQuantum: number;
+  sliceMs: number;
+  maxIdle: number;
+}
+
+export const DEFAULT_TUNING: HostTuning = { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 8 };
+
+export type InitOutput = (stream: 'stdout' | 'stderr', line: string) => void;
+
+export class LoadedFunction {
+  readonly name: string;
+  readonly version: number;
+  readonly compiled: CompiledModule;
+  readonly limits: FunctionLimits;
+  readonly pool: InstancePool;
+  /** Milliseconds the first instantiation (with _initialize) took. */
+  readonly instantiateMillis: number;
+
+  constructor(name: string, version: number, compiled: CompiledModule, limits: FunctionLimits, tuning: HostTuning, initOutput: InitOutput) {
+    this.name = name;
+    this.version = version;
+    this.compiled = compiled;
+    this.limits = limits;
+    const options: InstanceOptions = { reuse: limits.reuse, fuelQuantum: tuning.fuelQuantum, sliceMs: tuning.sliceMs };
+    const create = () => {
+      const instance = new FunctionInstance(compiled, options);
+      instance.initialize(compiled, initOutput);
+      return instance;
+    };
+    this.pool = new InstancePool(create, {
+      maxInstances: limits.maxConcurrency,
+      maxQueue: limits.maxQueue,
+      maxIdle: limits.reuse ? limits.maxConcurrency : tuning.maxIdle,
+    }, `function "${name}"`);
+    // Instantiate once now, so a module whose initialisation fails is refused at deploy
+    // time, and the first request does not pay for it.
+    const started = performance.now();
+    let first: FunctionInstance;
+    try {
+      first = this.pool.acquire(performance.now() + 1000) as FunctionInstance;
+    } catch (error) {
+      throw new L8Error('invalid_module', `function "${name}" failed to initialise: ${(error as Error).message}`, { cause: error });
+    }
+    this.instantiateMillis = performance.now() - started;
+    this.pool.release(first, true);
+  }
+
+  get hasHttpHandler(): boolean {
+    return this.compiled.checked.handle !== null;
+  }
+
+  get hasSubscriber(): boolean {
+    return this.compiled.checked.onMessage !== null;
+  }
+
+  handleHttp(ctx: CallContext, request: GuestRequest): Promise<GuestResponse> {
+    return this.run(ctx, (instance) => instance.handleHttp(ctx, request));
+  }
+
+  /** Resolves to null when the subscriber succeeded, or to its error text. */
+  deliver(ctx: CallContext, message: GuestMessage): Promise<string | null> {
+    return this.run(ctx, (instance) => instance.deliver(ctx, message));
+  }
+
+  private async run<T>(ctx: CallContext, call: (instance: FunctionInstance) => Promise<T>): Promise<T> {
+    const acquired = this.pool.acquire(ctx.deadline);
+    const instance = acquired instanceof Promise ? await acquired : acquired;
+    let healthy = false;
+    let timer: NodeJS.Timeout | undefined;
+    const guest = call(instance);
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        ctx.cancelled = true;
+        reject(new L8Error('timeout', `function "${this.name}" did not finish within its ${this.limits.timeoutMs} ms timeout and was stopped; make it faster or raise limits.timeoutMs`));
+      }, Math.max(0, ctx.deadline - performance.now()));
+    });
+    try {
+      const result = await Promise.race([guest, timeout]);
+      healthy = true;
+      return result;
+    } catch (error) {
+      guest.catch(() => {}); // an abandoned guest may still reject later
+      throw this.classify(error, instance);
+    } finally {
+      clearTimeout(timer);
+      this.pool.release(instance, healthy);
+    }
+  }
+
+  private classify(error: unknown, instance: FunctionInstance): L8Error {
+    if (error instanceof L8Error) return error;
+    const fn = `function "${this.name}"`;
+    if (error instanceof CallCancelled) {
+      return new L8Error('timeout', `${fn} did not finish within its ${this.limits.timeoutMs} ms timeout and was stopped`);
+    }
+    if (error instanceof ProcExit) return new L8Error('trap', `${fn} trapped: ${error.message}`, { cause: error });
+    if (error instanceof AbiViolation) return new L8Error('trap', `${fn} broke the ABI: ${error.message}`, { cause: error });
+    const isTrap =
+      error instanceof WebAssembly.RuntimeError ||
+      error instanceof RangeError ||
+      (typeof WebAssembly.SuspendError === 'function' && error instanceof WebAssembly.SuspendError);
+    if (isTrap) {
+      const message = (error as Error).message;
+      if (instance.nearMemoryLimit()) {
+        const mib = (this.limits.memoryPages * 65536) / (1 << 20);
+        return new L8Error('memory_limit', `${fn} ran out of memory: it reached its ${mib} MiB limit and trapped (${message}); use less memory or raise limits.memoryMb`, { cause: error });
+      }
+      return new L8Error('trap', `${fn} trapped: ${message}`, { cause: error });
+    }
+    return toL8Error(error);
+  }
+
+  /** Stops new calls; calls in flight finish on their instances. */
+  close(): void {
+    this.pool.close();
+  }
+}
