@@ -176,3 +176,11 @@ export function manifestKey(manifest: Manifest): string {
   };
   return JSON.stringify(canonical(manifest));
 }
+
+/** The manifest in its written form (routes as "METHOD /path"), e.g. to send it to the admin API. */
+export function manifestInput(manifest: Manifest): Record<string, unknown> {
+  return {
+    ...manifest,
+    routes: manifest.routes.map((r) => `${r.method} ${r.path}`),
+  };
+}

@@ -1,0 +1,110 @@
+// Starting and stopping one runtime process: components, registry, function table,
+// triggers and the admin API, wired together. Everything a test or the CLI needs to run
+// L8 goes through startRuntime().
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { FunctionRegistry } from '../functions/registry.ts';
+import { adminApi } from './admin/admin-api.ts';
+import { ensureAdminToken } from './admin/token.ts';
+import { ComponentSet } from './components.ts';
+import type { RuntimeConfig } from './config.ts';
+import { Deployer } from './deployer.ts';
+import { FunctionTable } from './function-table.ts';
+import { FunctionLogs } from './logs.ts';
+import { httpTrigger } from './triggers/http.ts';
+import { PubsubTrigger } from './triggers/pubsub.ts';
+
+export interface RuntimeOptions {
+  /** App files deployed at start (idempotent). */
+  apps?: string[];
+  logger?: Logger;
+}
+
+export interface Runtime {
+  config: RuntimeConfig;
+  logger: Logger;
+  components: ComponentSet;
+  registry: FunctionRegistry;
+  table: FunctionTable;
+  deployer: Deployer;
+  adminToken: string;
+  /** Bound addresses (port 0 in the config picks a free one). */
+  httpUrl: string;
+  adminUrl: string;
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function genReqId(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+function urlOf(app: FastifyInstance, host: string): string {
+  const address = app.server.address() as AddressInfo;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${shown}:${address.port}`;
+}
+
+export async function startRuntime(config: RuntimeConfig, options: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const components = await ComponentSet.start(config);
+  const cleanups: Array<() => Promise<void>> = [() => components.close()];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch((error) => logger.error({ err: error }, 'shutdown step failed'));
+  };
+  try {
+    const registry = await FunctionRegistry.open(config.dataDir);
+    const logs = new FunctionLogs(logger.child({ component: 'function' }));
+    const table = new FunctionTable({ registry, components, logs, logger, defaults: config.limits });
+    cleanups.push(async () => table.close());
+    const deployer = new Deployer(registry, table);
+    for (const failure of await deployer.restore()) {
+      logger.error({ fn: failure.name }, `function "${failure.name}" could not be loaded and is not served: ${failure.error}`);
+    }
+    for (const app of options.apps ?? []) {
+      for (const result of await deployer.deployApp(app)) {
+        logger.info({ fn: result.name, version: result.version, changed: result.changed }, result.changed ? `deployed ${result.name} v${result.version}` : `${result.name} v${result.version} is up to date`);
+      }
+    }
+    const pubsub = new PubsubTrigger({ table, components, policy: config.delivery, logger: logger.child({ component: 'pubsub' }) });
+    cleanups.push(() => pubsub.close());
+    await pubsub.sync();
+
+    const http = Fastify({ loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true, genReqId, return503OnClosing: true });
+    await http.register(httpTrigger, { table });
+    await http.listen({ port: config.port, host: config.host });
+    cleanups.push(() => http.close());
+
+    const adminToken = ensureAdminToken(config.dataDir);
+    const admin = Fastify({ loggerInstance: logger.child({ component: 'admin' }) as FastifyBaseLogger, disableRequestLogging: true, genReqId, bodyLimit: 1 << 20 });
+    await admin.register(adminApi, { token: adminToken, registry, deployer, table, logs });
+    await admin.listen({ port: config.adminPort, host: config.adminHost });
+    cleanups.push(() => admin.close());
+
+    const runtime: Runtime = {
+      config,
+      logger,
+      components,
+      registry,
+      table,
+      deployer,
+      adminToken,
+      httpUrl: urlOf(http, config.host),
+      adminUrl: urlOf(admin, config.adminHost),
+      close: cleanup,
+    };
+    logger.info({ http: runtime.httpUrl, admin: runtime.adminUrl, dataDir: config.dataDir, functions: table.list().map((f) => f.name) }, 'L8 runtime is serving');
+    return runtime;
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

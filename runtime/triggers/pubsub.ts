@@ -1,0 +1,123 @@
+// The pub/sub trigger: keeps one subscription per (function, broker, topic), consumer
+// group "l8-<function>", and applies the delivery policy the same way for every backend:
+// up to maxAttempts tries with exponential backoff, then the message goes to the
+// dead-letter topic with the error attached, and only then is it acknowledged. If even the
+// dead-letter publish fails, the message stays unacknowledged and the broker redelivers
+// it later: nothing accepted is lost.
+import type { Logger } from 'pino';
+import type { Message, Subscription } from '../../components/pubsub/contract.ts';
+import { toL8Error } from '../../host/errors.ts';
+import type { ComponentSet } from '../components.ts';
+import type { DeliveryPolicy } from '../config.ts';
+import { FunctionTable } from '../function-table.ts';
+
+export interface PubsubTriggerOptions {
+  table: FunctionTable;
+  components: ComponentSet;
+  policy: DeliveryPolicy;
+  logger: Logger;
+  observe?: (event: { fn: string; topic: string; outcome: 'delivered' | 'retried' | 'dead-lettered' }) => void;
+}
+
+interface Active {
+  key: string;
+  subscription: Subscription;
+}
+
+export const consumerGroup = (fn: string) => `l8-${fn}`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class PubsubTrigger {
+  private readonly active = new Map<string, Active>();
+  private readonly options: PubsubTriggerOptions;
+  private syncing: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(options: PubsubTriggerOptions) {
+    this.options = options;
+    options.table.onChange(() => void this.sync());
+  }
+
+  /** Subscribes new (function, broker, topic) triples and closes the ones no longer declared. */
+  sync(): Promise<void> {
+    this.syncing = this.syncing.then(() => this.reconcile()).catch((error) => {
+      this.options.logger.error({ err: error }, 'pub/sub trigger: subscription update failed');
+    });
+    return this.syncing;
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.closed) return;
+    const wanted = new Map<string, { fn: string; broker: string; topic: string }>();
+    for (const fn of this.options.table.list()) {
+      for (const s of fn.manifest.subscriptions) wanted.set(`${fn.name}\0${s.broker}\0${s.topic}`, { fn: fn.name, ...s });
+    }
+    for (const [key, active] of this.active) {
+      if (!wanted.has(key)) {
+        await active.subscription.close();
+        this.active.delete(key);
+      }
+    }
+    for (const [key, want] of wanted) {
+      if (this.active.has(key)) continue;
+      const broker = this.options.components.get('pubsub', want.broker);
+      if (!broker) {
+        this.options.logger.error({ fn: want.fn, broker: want.broker }, `function "${want.fn}" subscribes to broker "${want.broker}", which is not configured; add it under components.pubsub`);
+        continue;
+      }
+      const subscription = await broker.subscribe(want.topic, consumerGroup(want.fn), (message) => this.handle(want.fn, want.broker, message));
+      this.active.set(key, { key, subscription });
+    }
+  }
+
+  private async handle(fn: string, brokerName: string, message: Message): Promise<void> {
+    const { policy, table, logger } = this.options;
+    let lastError = '';
+    for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
+      if (this.closed) throw new Error('runtime is shutting down; the message stays unacknowledged');
+      const requestId = FunctionTable.newRequestId();
+      try {
+        const failure = await table.deliver(fn, {
+          id: message.id,
+          broker: brokerName,
+          topic: message.topic,
+          data: message.data,
+          metadata: Object.entries(message.metadata),
+        }, requestId);
+        if (failure === null) {
+          this.options.observe?.({ fn, topic: message.topic, outcome: 'delivered' });
+          return;
+        }
+        lastError = failure;
+      } catch (error) {
+        lastError = toL8Error(error).message;
+      }
+      logger.warn({ fn, topic: message.topic, messageId: message.id, attempt, requestId }, `delivery failed: ${lastError}`);
+      if (attempt < policy.maxAttempts) {
+        this.options.observe?.({ fn, topic: message.topic, outcome: 'retried' });
+        const backoff = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempt - 1));
+        await sleep(backoff / 2 + Math.random() * (backoff / 2));
+      }
+    }
+    const broker = this.options.components.require('pubsub', brokerName);
+    const deadLetter = `${message.topic}${policy.deadLetterSuffix}`;
+    await broker.publish(deadLetter, message.data, {
+      ...message.metadata,
+      'l8.error': lastError,
+      'l8.attempts': String(policy.maxAttempts),
+      'l8.function': fn,
+      'l8.original-topic': message.topic,
+      'l8.original-id': message.id,
+    });
+    logger.error({ fn, topic: message.topic, messageId: message.id, deadLetter }, `message dead-lettered after ${policy.maxAttempts} attempts: ${lastError}`);
+    this.options.observe?.({ fn, topic: message.topic, outcome: 'dead-lettered' });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.syncing;
+    for (const active of this.active.values()) await active.subscription.close().catch(() => {});
+    this.active.clear();
+  }
+}
