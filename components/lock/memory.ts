@@ -1,6 +1,6 @@
 // Locks in process memory: correct within one runtime process only.
-import { ComponentError, type ComponentHealth } from '../errors.ts';
-import type { LockStore, UnlockStatus } from './contract.ts';
+import type { ComponentHealth } from '../errors.ts';
+import { checkLockArguments, type LockStore, type UnlockStatus } from './contract.ts';
 
 export class MemoryLockStore implements LockStore {
   readonly kind = 'memory';
@@ -24,8 +24,7 @@ export class MemoryLockStore implements LockStore {
   }
 
   async tryLock(resourceId: string, owner: string, expireSeconds: number): Promise<boolean> {
-    if (!resourceId || !owner) throw new ComponentError('invalid', 'resource id and owner must not be empty');
-    if (!(expireSeconds > 0)) throw new ComponentError('invalid', `expire must be a positive number of seconds, got ${expireSeconds}`);
+    checkLockArguments(resourceId, owner, expireSeconds);
     if (this.holder(resourceId)) return false;
     this.locks.set(resourceId, { owner, expiresAt: Date.now() + expireSeconds * 1000 });
     return true;
@@ -40,6 +39,7 @@ export class MemoryLockStore implements LockStore {
   }
 
   async keepAlive(resourceId: string, owner: string, expireSeconds: number): Promise<boolean> {
+    checkLockArguments(resourceId, owner, expireSeconds);
     const lock = this.holder(resourceId);
     if (!lock || lock.owner !== owner) return false;
     lock.expiresAt = Date.now() + expireSeconds * 1000;

@@ -20,6 +20,7 @@ export class FileStateStore implements StateStore {
   private statements!: {
     get: StatementSync;
     upsert: StatementSync;
+    nextEtag: StatementSync;
     remove: StatementSync;
     expire: StatementSync;
   };
@@ -36,6 +37,11 @@ export class FileStateStore implements StateStore {
       const db = new DatabaseSync(this.options.path);
       db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${this.options.sync === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA busy_timeout = 5000;`);
       db.exec('CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL, etag INTEGER NOT NULL, expires_at INTEGER)');
+      // ETags come from one counter for the whole file, not per key: a key that is deleted
+      // and written again must not get back an ETag it had before (a writer holding the old
+      // one would otherwise overwrite the new value). Seeded from existing rows on upgrade.
+      db.exec('CREATE TABLE IF NOT EXISTS etag_counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)');
+      db.exec('INSERT OR IGNORE INTO etag_counter (id, value) SELECT 1, COALESCE(MAX(etag), 0) FROM state');
       this.db = db;
     } catch (error) {
       throw new ComponentError('unavailable', `cannot open state file ${this.options.path}: ${(error as Error).message}`, { cause: error });
@@ -44,8 +50,9 @@ export class FileStateStore implements StateStore {
     this.statements = {
       get: db.prepare('SELECT value, etag FROM state WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)'),
       upsert: db.prepare(
-        'INSERT INTO state (key, value, etag, expires_at) VALUES (?, ?, 1, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, etag = state.etag + 1, expires_at = excluded.expires_at RETURNING etag',
+        'INSERT INTO state (key, value, etag, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, etag = excluded.etag, expires_at = excluded.expires_at',
       ),
+      nextEtag: db.prepare('UPDATE etag_counter SET value = value + 1 WHERE id = 1 RETURNING value'),
       remove: db.prepare('DELETE FROM state WHERE key = ?'),
       expire: db.prepare('DELETE FROM state WHERE expires_at IS NOT NULL AND expires_at <= ?'),
     };
@@ -85,10 +92,12 @@ export class FileStateStore implements StateStore {
     }
   }
 
+  /** Call inside atomically(): the counter bump and the write commit together. */
   private write(key: string, value: Uint8Array, options?: SetOptions): string {
     const expires = options?.ttlSeconds ? Date.now() + options.ttlSeconds * 1000 : null;
-    const row = this.statements.upsert.get(key, value, expires) as { etag: number };
-    return String(row.etag);
+    const { value: etag } = this.statements.nextEtag.get() as { value: number };
+    this.statements.upsert.run(key, value, etag, expires);
+    return String(etag);
   }
 
   /** Runs `work` in one SQLite transaction. */
@@ -124,8 +133,8 @@ export class FileStateStore implements StateStore {
 
   async set(key: string, value: Uint8Array, options?: SetOptions): Promise<string> {
     return this.guard(() =>
-      options?.etag === undefined ? this.write(key, value, options) : this.atomically(() => {
-        this.checkEtag(key, options.etag);
+      this.atomically(() => {
+        this.checkEtag(key, options?.etag);
         return this.write(key, value, options);
       }),
     );
