@@ -201,9 +201,14 @@ export class FunctionInstance {
     }
   }
 
-  /** Whether the guest's memory is (nearly) at its limit: a trap now is an out-of-memory. */
+  /**
+   * Whether the guest's memory is close enough to its limit that a trap now is most
+   * likely an allocation that memory.grow refused (allocators grow in chunks of up to a
+   * few MiB, then trap when the grow fails).
+   */
   nearMemoryLimit(): boolean {
-    return this.memory.size + 65536 > this.memoryLimitBytes;
+    const slack = Math.max(2 << 20, this.memoryLimitBytes / 10);
+    return this.memory.size + slack >= this.memoryLimitBytes;
   }
 
   get memoryBytes(): number {

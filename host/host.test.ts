@@ -1,0 +1,168 @@
+// The host on its own: a hand-written ABI module (test/fixtures/probe.wat) run through
+// compile -> instance pool -> calls, with the capability layer replaced by plain functions.
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CapabilityError, type CallContext, type HostServices } from './call-context.ts';
+import { compileModule, type CompiledModule } from './compiled-module.ts';
+import { L8Error } from './errors.ts';
+import { LoadedFunction, type FunctionLimits } from './loaded-function.ts';
+import { checkModule } from './module-check.ts';
+
+const { parse } = (await import('@bytecodealliance/jco')) as { parse: (wat: string) => Promise<Uint8Array> };
+const probeWat = readFileSync(new URL('../test/fixtures/probe.wat', import.meta.url), 'utf8');
+
+const limits = (over: Partial<FunctionLimits> = {}): FunctionLimits => ({
+  timeoutMs: 2000,
+  memoryPages: 64,
+  maxConcurrency: 4,
+  maxQueue: 4,
+  reuse: false,
+  ...over,
+});
+
+const state = new Map<string, Uint8Array>([['book1', new TextEncoder().encode('100')]]);
+const services: HostServices = {
+  async stateGet(_ctx, store, key) {
+    if (store !== 'default') throw new CapabilityError('denied', `store ${store} not granted`);
+    if (key === 'broken') throw new CapabilityError('unavailable', 'backend down');
+    await new Promise((r) => setTimeout(r, 1)); // a real wait, so the guest suspends
+    return state.get(key) ?? null;
+  },
+  stateSet: async () => {},
+  stateDelete: async () => {},
+  publish: async () => 'id',
+  configGet: () => null,
+  invoke: async () => ({ status: 200, headers: [], body: new Uint8Array() }),
+};
+
+const logs: Array<{ level: string; message: string; source: string }> = [];
+function ctx(timeoutMs = 2000): CallContext {
+  return {
+    requestId: 'req-1',
+    functionName: 'probe',
+    deadline: performance.now() + timeoutMs,
+    depth: 0,
+    services,
+    cancelled: false,
+    log: (level, message, source) => logs.push({ level, message, source }),
+  };
+}
+
+const request = (path: string, body = '') => ({
+  method: 'POST',
+  path,
+  query: 'a=1',
+  headers: [['x-test', 'yes']] as Array<[string, string]>,
+  body: new TextEncoder().encode(body),
+});
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+let compiled: CompiledModule;
+let bytes: Uint8Array;
+beforeAll(async () => {
+  bytes = await parse(probeWat);
+  compiled = compileModule(bytes, 64);
+});
+
+describe('module check', () => {
+  it('accepts the probe and finds its exports', () => {
+    const checked = checkModule(bytes);
+    expect(checked.handle?.name).toBe('l8:faas/http-handler@0.1.0#handle');
+    expect(checked.onMessage).toBeNull();
+  });
+
+  it('rejects a foreign import, naming it', async () => {
+    const foreign = await parse(probeWat.replace('(import "l8:faas/log@0.1.0" "write"', '(import "env" "abort"'));
+    expect(() => checkModule(foreign)).toThrow(/import "env" "abort" is not part of the L8 ABI/);
+  });
+
+  it('rejects an ABI import with the wrong signature', async () => {
+    const wrong = await parse(probeWat.replace('(func $log (param i32 i32 i32))', '(func $log (param i32 i32))').replace('(call $log (i32.const 2) (local.get $bp) (local.get $bl))', '(call $log (local.get $bp) (local.get $bl))'));
+    expect(() => checkModule(wrong)).toThrow(/core signature \(i32, i32\) -> \(\), but the ABI says \(i32, i32, i32\) -> \(\)/);
+  });
+
+  it('rejects bytes that are not wasm', () => {
+    expect(() => checkModule(new TextEncoder().encode('(module)'))).toThrow(/not a WebAssembly binary/);
+  });
+});
+
+describe('calls', () => {
+  it('echoes headers and body', async () => {
+    const fn = new LoadedFunction('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const res = await fn.handleHttp(ctx(), request('/echo', 'héllo'));
+    expect(res.status).toBe(200);
+    expect(res.headers).toEqual([['x-test', 'yes']]);
+    expect(text(res.body)).toBe('héllo');
+  });
+
+  it('starts every request from fresh state, or keeps it in reuse mode', async () => {
+    const fresh = new LoadedFunction('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    for (let i = 0; i < 3; i++) expect(text((await fresh.handleHttp(ctx(), request('/count'))).body)).toBe('1');
+    const warm = new LoadedFunction('probe', 1, compiled, limits({ reuse: true }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(text((await warm.handleHttp(ctx(), request('/count'))).body));
+    expect(answers).toEqual(['1', '2', '3']);
+  });
+
+  it('suspends on async host calls and writes option/result values', async () => {
+    const fn = new LoadedFunction('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const [hit, miss, broken] = await Promise.all([
+      fn.handleHttp(ctx(), request('/state', 'book1')),
+      fn.handleHttp(ctx(), request('/state', 'nothing')),
+      fn.handleHttp(ctx(), request('/state', 'broken')),
+    ]);
+    expect([hit.status, text(hit.body)]).toEqual([200, '100']);
+    expect(miss.status).toBe(404);
+    expect([broken.status, text(broken.body)]).toEqual([500, 'backend down']);
+  });
+
+  it('turns a trap into an L8Error and keeps serving', async () => {
+    const fn = new LoadedFunction('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    await expect(fn.handleHttp(ctx(), request('/trap'))).rejects.toMatchObject({ code: 'trap' });
+    expect((await fn.handleHttp(ctx(), request('/echo', 'ok'))).status).toBe(200);
+    expect(fn.pool.discarded).toBe(1);
+  });
+
+  it('stops a runaway loop at its deadline while other calls keep running', async () => {
+    const fn = new LoadedFunction('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const started = performance.now();
+    const runaway = fn.handleHttp(ctx(150), request('/loop'));
+    const meanwhile: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      await fn.handleHttp(ctx(), request('/echo', 'x'));
+      meanwhile.push(performance.now() - t);
+    }
+    await expect(runaway).rejects.toMatchObject({ code: 'timeout' });
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(140);
+    expect(took).toBeLessThan(400);
+    expect(Math.max(...meanwhile)).toBeLessThan(100);
+  });
+
+  it('reports running out of memory as a memory limit error', async () => {
+    const fn = new LoadedFunction('probe', 1, compiled, limits({ memoryPages: 64 }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const error = await fn.handleHttp(ctx(), request('/grow')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(L8Error);
+    expect((error as L8Error).code).toBe('memory_limit');
+    expect((error as L8Error).message).toMatch(/4 MiB limit/);
+  });
+
+  it('captures stdout and the log import as log lines', async () => {
+    const fn = new LoadedFunction('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    logs.length = 0;
+    await fn.handleHttp(ctx(), request('/print', 'line one\nline two'));
+    await fn.handleHttp(ctx(), request('/write', 'from log'));
+    expect(logs).toEqual([
+      { level: 'info', message: 'line one', source: 'stdout' },
+      { level: 'info', message: 'line two', source: 'stdout' },
+      { level: 'info', message: 'from log', source: 'log' },
+    ]);
+  });
+
+  it('queues beyond maxConcurrency and refuses beyond the queue', async () => {
+    const fn = new LoadedFunction('probe', 1, compiled, limits({ maxConcurrency: 1, maxQueue: 1 }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const calls = [0, 1, 2].map(() => fn.handleHttp(ctx(), request('/state', 'book1')).then((r) => r.status, (e: L8Error) => e.code));
+    expect(await Promise.all(calls)).toEqual([200, 200, 'overloaded']);
+  });
+});
