@@ -1,10 +1,7 @@
 // Starting and stopping one runtime process: components, registry, function table,
 // triggers and the admin API, wired together. Everything a test or the CLI needs to run
 // L8 goes through startRuntime().
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { FunctionRegistry } from '../functions/registry.ts';
 import { adminApi } from './admin/admin-api.ts';
 import { ensureAdminToken } from './admin/token.ts';
@@ -12,6 +9,7 @@ import { ComponentSet } from './components.ts';
 import type { RuntimeConfig } from './config.ts';
 import { Deployer } from './deployer.ts';
 import { FunctionTable } from './function-table.ts';
+import { createServer, urlOf } from './http-server.ts';
 import { FunctionLogs } from './logs.ts';
 import { httpTrigger } from './triggers/http.ts';
 import { PubsubTrigger } from './triggers/pubsub.ts';
@@ -36,21 +34,8 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-function genReqId(request: { headers: Record<string, string | string[] | undefined> }): string {
-  const given = request.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-}
-
 export function createLogger(level: string): Logger {
   return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
-}
-
-function urlOf(app: FastifyInstance, host: string): string {
-  const address = app.server.address() as AddressInfo;
-  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${shown}:${address.port}`;
 }
 
 export async function startRuntime(config: RuntimeConfig, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -78,13 +63,13 @@ export async function startRuntime(config: RuntimeConfig, options: RuntimeOption
     cleanups.push(() => pubsub.close());
     await pubsub.sync();
 
-    const http = Fastify({ loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true, genReqId, return503OnClosing: true });
+    const http = createServer(logger, 'http');
     await http.register(httpTrigger, { table });
     await http.listen({ port: config.port, host: config.host });
     cleanups.push(() => http.close());
 
     const adminToken = ensureAdminToken(config.dataDir);
-    const admin = Fastify({ loggerInstance: logger.child({ component: 'admin' }) as FastifyBaseLogger, disableRequestLogging: true, genReqId, bodyLimit: 1 << 20 });
+    const admin = createServer(logger, 'admin', { bodyLimit: 1 << 20 });
     await admin.register(adminApi, { token: adminToken, registry, deployer, table, logs });
     await admin.listen({ port: config.adminPort, host: config.adminHost });
     cleanups.push(() => admin.close());
