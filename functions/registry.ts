@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { sha256 } from '../host/compiled-module.ts';
 import { L8Error } from '../host/errors.ts';
 import { writeFileAtomic } from './atomic-file.ts';
-import { FUNCTION_NAME, manifestKey, parseManifest, type Manifest } from './manifest.ts';
+import { FUNCTION_NAME, manifestInput, manifestKey, parseManifest, type Manifest } from './manifest.ts';
 
 export interface FunctionVersion {
   version: number;
@@ -112,8 +112,10 @@ export class FunctionRegistry {
     return record?.versions.find((v) => v.version === record.active);
   }
 
+  /** Manifests are stored in their written form and parsed again on load. */
   private async save(record: FunctionRecord): Promise<void> {
-    await writeFileAtomic(join(this.functionsDir, `${record.name}.json`), `${JSON.stringify(record, null, 2)}\n`);
+    const stored = { ...record, versions: record.versions.map((v) => ({ ...v, manifest: manifestInput(v.manifest) })) };
+    await writeFileAtomic(join(this.functionsDir, `${record.name}.json`), `${JSON.stringify(stored, null, 2)}\n`);
   }
 
   /**

@@ -3,7 +3,10 @@
 // `build.ts` that exports `missingToolchain()` and `build()` (see BuildTarget).
 // Outside CI a language whose toolchain is missing is skipped with a warning, so a
 // newcomer with only Node can still run the AssemblyScript demo; with CI=true it fails.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 
 export interface BuildOptions {
   /** Print one progress line. */
@@ -18,10 +21,41 @@ export interface BuildTarget {
 }
 
 const languages = ['assemblyscript', 'rust', 'tinygo'] as const;
+const root = fileURLToPath(new URL('..', import.meta.url));
+const SKIP_DIRS = new Set(['build', 'target', 'node_modules']);
+
+/** Newest modification time of the files under `dir` (build outputs excluded). */
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) {
+      if (!SKIP_DIRS.has(entry.name)) latest = Math.max(latest, newest(join(dir, entry.name)));
+    } else {
+      latest = Math.max(latest, statSync(join(dir, entry.name)).mtimeMs);
+    }
+  }
+  return latest;
+}
+
+/** True when every output is newer than every source of the language and its SDK. */
+function upToDate(language: string): boolean {
+  const buildDir = join(root, 'examples', language, 'build');
+  let outputs: string[];
+  try {
+    outputs = readdirSync(buildDir).filter((f) => f.endsWith('.wasm'));
+  } catch {
+    return false;
+  }
+  if (outputs.length === 0) return false;
+  const oldestOutput = Math.min(...outputs.map((f) => statSync(join(buildDir, f)).mtimeMs));
+  const sdk = join(root, 'abi', language === 'tinygo' ? 'go' : language);
+  return oldestOutput > Math.max(newest(join(root, 'examples', language)), newest(sdk));
+}
 
 async function main(): Promise<void> {
   const ci = process.env.CI === 'true';
-  const only = process.argv.slice(2);
+  const ifStale = process.argv.includes('--if-stale');
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const selected = only.length ? languages.filter((l) => only.includes(l)) : [...languages];
   let failed = false;
   for (const language of selected) {
@@ -35,6 +69,10 @@ async function main(): Promise<void> {
         continue;
       }
       throw error;
+    }
+    if (ifStale && upToDate(language)) {
+      console.log(`[build-examples] ${language}: up to date`);
+      continue;
     }
     const missing = await target.missingToolchain();
     if (missing) {
