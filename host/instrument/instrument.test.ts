@@ -1,0 +1,566 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { instrument, InstrumentError, type InstrumentedModule } from './index.ts';
+import { buildCorpus, guestImports, type CorpusModule } from './testdata/corpus.ts';
+import { runCalls, type Call } from './testdata/run.ts';
+
+const MAX = -1 >>> 0; // u32::MAX as an i32 argument: "loop forever"
+
+/** What each corpus module is asked to compute. Every WAT file must have an entry. */
+const CALLS: Record<string, Call[]> = {
+  assemblyscript: [
+    ['bump'], ['bump'], ['sum', 200_000], ['sortChecksum', 3000, 7], ['strings', 400], ['floats', 20_000],
+    ['spin', 100_000], ['grow', 1], ['bump'],
+  ],
+  rust: [
+    ['bump'], ['fmt_checksum', 300], ['sort_checksum', 5000, 9], ['maps', 3000], ['parse_floats', 400],
+    ['sum', 200_000n], ['spin', 100_000], ['text', 80], ['grow', 1], ['bump'],
+  ],
+  go: [
+    ['bump'], ['fmt_checksum', 150], ['sort_checksum', 3000, 3], ['json_checksum', 60], ['maps', 2000],
+    ['sum', 200_000n], ['spin', 100_000], ['bump'],
+  ],
+  atomics: [['atomics', 1000]],
+  bulk: [['mem', 50], ['tables', 3], ['externs', 'x' as never], ['externs', null], ['numeric', 1e10], ['numeric', -3.7], ['drop_data'], ['mem', 10], ['grow', 1], ['grow', 1]],
+  exceptions: [['new_sum', 1000], ['new_rethrow', 100], ['old_sum', 1000], ['old_delegate', 100], ['old_rethrow', 100], ['uncaught']],
+  funcref: [['apply', 1000, 1], ['count'], ['swap', 0], ['count'], ['apply', 10, 3], ['swap', 1], ['count']],
+  gc: [['sum', 1000], ['casts', 1000]],
+  multivalue: [['fib', 90], ['gcd', 1071, 462], ['gcd', 17, 0], ['pick', 0], ['pick', 1], ['swap_sum', 1001]],
+  simd: [['dot', 1000], ['shuffle', 1000], ['lanes', 200]],
+  tailcalls: [['even', 1_000_001], ['even_indirect', 1_000_000], ['even_ref', 999_999]],
+};
+
+/** Calls in CALLS that trap or throw on purpose (the instrumented module must fail alike). */
+const EXPECTED_FAILURES: Record<string, number> = { bulk: 1, exceptions: 1 };
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const watFiles = readdirSync(path.join(here, 'testdata/wat')).filter((f) => f.endsWith('.wat')).map((f) => f.slice(0, -4));
+const names = ['assemblyscript', 'rust', 'go', ...watFiles];
+
+let corpus: Map<string, CorpusModule>;
+const instrumented = new Map<string, InstrumentedModule>();
+const module = (name: string) => corpus.get(name)!;
+const inst = (name: string) => {
+  let result = instrumented.get(name);
+  if (!result) instrumented.set(name, (result = instrument(module(name).bytes, { maxMemoryPages: 16384 })));
+  return result;
+};
+
+beforeAll(async () => {
+  corpus = new Map((await buildCorpus()).map((m) => [m.name, m]));
+}, 600_000);
+
+describe('the corpus', () => {
+  it('has calls for every module', () => {
+    for (const name of names) expect(CALLS[name], `CALLS has no entry for ${name}`).toBeDefined();
+  });
+
+  describe.each(names)('%s', (name) => {
+    it('validates, gets checks, and computes what the original computes', async () => {
+      const { language, bytes } = module(name);
+      const result = inst(name);
+      expect(WebAssembly.validate(result.bytes as Uint8Array<ArrayBuffer>)).toBe(true);
+      expect(result.stats.loops + result.stats.entryChecks).toBeGreaterThan(0);
+      expect(result.stats.functions).toBeGreaterThan(0);
+      const calls = CALLS[name]!;
+      const original = await runCalls(language, bytes, calls);
+      // Traps and uncaught exceptions are outcomes too; only these calls are meant to fail.
+      expect(original.outcomes.filter((o) => 'error' in o).length).toBe(EXPECTED_FAILURES[name] ?? 0);
+      const plenty = await runCalls(language, result.bytes, calls, { instrumented: result, quantum: 1_000_000 });
+      expect(plenty.outcomes).toEqual(original.outcomes);
+      // Fuel 1: the interrupt import runs at every loop iteration / tail-calling entry.
+      const starved = await runCalls(language, result.bytes, calls, { instrumented: result, quantum: 1 });
+      expect(starved.outcomes).toEqual(original.outcomes);
+      expect(starved.interrupts).toBeGreaterThan(calls.length);
+    });
+
+    it('computes the same through JSPI when every interrupt yields to the event loop', async () => {
+      const { language, bytes } = module(name);
+      const result = inst(name);
+      const calls = CALLS[name]!;
+      const original = await runCalls(language, bytes, calls);
+      const yielding = await runCalls(language, result.bytes, calls, { instrumented: result, quantum: 10, mode: 'jspi' });
+      expect(yielding.outcomes).toEqual(original.outcomes);
+      expect(yielding.interrupts).toBeGreaterThan(0);
+    });
+  });
+});
+
+describe('interruption', () => {
+  const spinners: Array<[string, Call]> = [
+    ['assemblyscript', ['spin', -1]],
+    ['rust', ['spin', MAX | 0]],
+    ['go', ['spin', -1]],
+    ['tailcalls', ['forever', 0]],
+  ];
+
+  it.each(spinners)('stops an endless %s guest when the interrupt import throws', async (name, [fn, ...args]) => {
+    const result = inst(name);
+    let calls = 0;
+    // An interrupt that gives up on its 5th call, like the host at a request's deadline.
+    const stop = new Error('deadline exceeded');
+    const imports = WebAssembly.Module.imports(new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>));
+    expect(imports.some((i) => i.module === 'l8:internal' && i.name === 'interrupt' && i.kind === 'function')).toBe(true);
+    const guest = instantiateWith(name, result, () => {
+      if (++calls === 5) throw stop;
+      return 10_000;
+    });
+    guest.refuelTo(10_000);
+    expect(() => (guest.exports[fn] as (...a: unknown[]) => unknown)(...args)).toThrow(stop);
+    expect(calls).toBe(5);
+  });
+
+  it('a Suspending interrupt that returns a plain number still suspends the guest (V8 / Node 24)', async () => {
+    // Measured fact the design depends on: JSPI always suspends on a Suspending import,
+    // even when the JS function returns a non-Promise (its result is awaited), so the
+    // non-yielding path of the check costs a suspend/resume (see bench/instrument.ts).
+    const result = inst('assemblyscript');
+    const seen: boolean[] = [];
+    let microtaskRan = false;
+    const guest = instantiateWith('assemblyscript', result, new WebAssembly.Suspending(() => {
+      seen.push(microtaskRan);
+      microtaskRan = false;
+      queueMicrotask(() => (microtaskRan = true));
+      return 1;
+    }));
+    (guest.exports[result.fuelGlobal!] as WebAssembly.Global).value = 1;
+    const spin = WebAssembly.promising(guest.exports.spin as (n: number) => number);
+    expect(await spin(50)).toBe(50);
+    expect(seen.length).toBeGreaterThan(40);
+    // Between two interrupt calls the microtask queue ran: the guest was suspended.
+    expect(seen.slice(1).every(Boolean)).toBe(true);
+
+    // A plain function import never lets a microtask in.
+    seen.length = 0;
+    const plain = instantiateWith('assemblyscript', result, () => {
+      seen.push(microtaskRan);
+      microtaskRan = false;
+      queueMicrotask(() => (microtaskRan = true));
+      return 1;
+    });
+    (plain.exports[result.fuelGlobal!] as WebAssembly.Global).value = 1;
+    expect((plain.exports.spin as (n: number) => number)(50)).toBe(50);
+    expect(seen.slice(1).some(Boolean)).toBe(false);
+  });
+
+  it('serves the event loop while a guest spins, and the guest then finishes', async () => {
+    const result = inst('rust');
+    const quantum = 100_000;
+    let interrupts = 0;
+    const guest = instantiateWith('rust', result, new WebAssembly.Suspending(async () => {
+      interrupts++;
+      await new Promise((resolve) => setImmediate(resolve));
+      return quantum;
+    }));
+    (guest.exports[result.fuelGlobal!] as WebAssembly.Global).value = quantum;
+    const spin = WebAssembly.promising(guest.exports.spin as (n: number) => number);
+    const started = performance.now();
+    let timerFiredAt = 0;
+    let ticks = 0;
+    const interval = setInterval(() => ticks++, 1);
+    setTimeout(() => (timerFiredAt = performance.now()), 5);
+    const limit = 100_000_000;
+    const value = await spin(limit);
+    const finishedAt = performance.now();
+    clearInterval(interval);
+    expect(value).toBe(limit);
+    expect(timerFiredAt).toBeGreaterThan(started);
+    expect(timerFiredAt).toBeLessThan(finishedAt);
+    expect(ticks).toBeGreaterThan(1);
+    expect(interrupts).toBeGreaterThanOrEqual(Math.floor(limit / quantum) - 1);
+  });
+
+  it('a Suspending interrupt cannot run outside WebAssembly.promising (it traps); the start function runs on the initial fuel', async () => {
+    const result = inst('assemblyscript');
+    // The AssemblyScript module has a start function with loops (static Map and runtime
+    // setup); instantiation must not reach the interrupt import.
+    const guest = instantiateWith('assemblyscript', result, new WebAssembly.Suspending(() => 1));
+    (guest.exports[result.fuelGlobal!] as WebAssembly.Global).value = 1;
+    expect(() => (guest.exports.spin as (n: number) => number)(10)).toThrow(/promising/);
+    // With fuel left, a direct call works.
+    (guest.exports[result.fuelGlobal!] as WebAssembly.Global).value = 1_000_000;
+    expect((guest.exports.spin as (n: number) => number)(10)).toBe(10);
+  });
+
+  it('puts a check at the entry of functions that tail-call, not elsewhere', async () => {
+    const result = inst('tailcalls');
+    expect(result.stats.loops).toBe(0);
+    expect(result.stats.entryChecks).toBe(7);
+    let interrupts = 0;
+    const guest = instantiateWith('tailcalls', result, () => {
+      interrupts++;
+      return 1000;
+    });
+    (guest.exports[result.fuelGlobal!] as WebAssembly.Global).value = 1000;
+    expect((guest.exports.even as (n: number) => number)(100_000)).toBe(1);
+    expect(interrupts).toBe(100);
+  });
+
+  it('counts loop iterations exactly: the interrupt runs once per quantum', async () => {
+    const bytes = await parseWat(`(module (memory 1)
+      (func (export "loop") (param $n i32)
+        (loop $l (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))`);
+    const result = instrument(bytes, { maxMemoryPages: 1 });
+    let interrupts = 0;
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>), {
+      'l8:internal': { interrupt: () => (interrupts++, 10) },
+    });
+    const fuel = instance.exports[result.fuelGlobal!] as WebAssembly.Global;
+    fuel.value = 10;
+    (instance.exports.loop as (n: number) => void)(1000);
+    expect(interrupts).toBe(100);
+    expect(fuel.value).toBe(10);
+    fuel.value = 10;
+    (instance.exports.loop as (n: number) => void)(5);
+    expect(fuel.value).toBe(5);
+  });
+});
+
+describe('memory', () => {
+  it('caps memory.grow at maxMemoryPages (grow past the cap returns -1)', async () => {
+    for (const name of ['assemblyscript', 'rust']) {
+      const original = new WebAssembly.Module(module(name).bytes as Uint8Array<ArrayBuffer>);
+      const declared = (instantiateOriginal(name, original).exports.memory as WebAssembly.Memory).buffer.byteLength / 65536;
+      const result = instrument(module(name).bytes, { maxMemoryPages: declared + 2 });
+      expect(result.memory).toEqual({ initialPages: declared, maximumPages: declared + 2 });
+      const guest = instantiateWith(name, result, () => 1000);
+      (guest.exports[result.fuelGlobal!] as WebAssembly.Global).value = 1_000_000;
+      const grow = guest.exports.grow as (n: number) => number;
+      expect(grow(3)).toBe(-1);
+      expect(grow(2)).toBe(declared);
+      expect(grow(1)).toBe(-1);
+      expect(() => (guest.exports.memory as WebAssembly.Memory).grow(1)).toThrow(RangeError);
+    }
+  });
+
+  it('keeps a smaller declared maximum', async () => {
+    const result = instrument(module('bulk').bytes, { maxMemoryPages: 100 });
+    expect(result.memory).toEqual({ initialPages: 1, maximumPages: 2 });
+    const capped = instrument(module('bulk').bytes, { maxMemoryPages: 1 });
+    expect(capped.memory).toEqual({ initialPages: 1, maximumPages: 1 });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(capped.bytes as Uint8Array<ArrayBuffer>), {
+      'l8:internal': { interrupt: () => 1000 },
+    });
+    expect((instance.exports.grow as (n: number) => number)(1)).toBe(-1);
+  });
+
+  it('rejects a module that needs more memory at start than the limit', () => {
+    expectError(
+      () => instrument(module('go').bytes, { maxMemoryPages: 16 }),
+      /the module needs \d+ pages \([\d.]+ MiB\) of memory at start but the function's memory limit is 16 pages \(1 MiB\); raise limits.memoryMb/,
+    );
+  });
+});
+
+describe('globals', () => {
+  it('exports every defined mutable global, readable and writable from JS', async () => {
+    const result = inst('assemblyscript');
+    expect(result.globals.length).toBeGreaterThan(0);
+    expect(result.globals.every((g) => g.exportName.startsWith('__l8_global_'))).toBe(true);
+    const guest = instantiateWith('assemblyscript', result, () => 1_000_000);
+    guest.refuelTo(1_000_000);
+    const globals = result.globals.map((g) => guest.exports[g.exportName] as WebAssembly.Global);
+    const before = globals.map((g) => g.value);
+    expect((guest.exports.bump as () => number)()).toBe(1);
+    const changed = globals.filter((g, i) => g.value !== before[i]);
+    expect(changed.length).toBe(1);
+    const counter = changed[0]!;
+    expect(counter.value).toBe(1);
+    counter.value = 41;
+    expect((guest.exports.bump as () => number)()).toBe(42);
+    const info = result.globals[globals.indexOf(counter)]!;
+    expect(info.valueType).toBe('i32');
+  });
+
+  it.each(['assemblyscript', 'rust', 'go'])('restoring globals and memory bytes resets a %s instance', async (name) => {
+    const result = inst(name);
+    const guest = instantiateWith(name, result, () => 1_000_000);
+    const memory = guest.exports.memory as WebAssembly.Memory;
+    const globals = result.globals.map((g) => guest.exports[g.exportName] as WebAssembly.Global);
+    const snapshot = { bytes: new Uint8Array(memory.buffer).slice(), globals: globals.map((g) => g.value) };
+    const work: Call = name === 'go' ? ['sort_checksum', 500, 1] : name === 'rust' ? ['sort_checksum', 500, 1] : ['sortChecksum', 500, 1];
+    const call = (fn: string, ...args: unknown[]) => {
+      guest.refuelTo(1_000_000);
+      return (guest.exports[fn] as (...a: unknown[]) => unknown)(...args);
+    };
+    const first = call(work[0], ...work.slice(1));
+    expect([call('bump'), call('bump'), call('bump')]).toEqual([1, 2, 3]);
+    const restore = () => {
+      expect(memory.buffer.byteLength).toBe(snapshot.bytes.length); // no growth, else a fresh instance is needed
+      new Uint8Array(memory.buffer).set(snapshot.bytes);
+      globals.forEach((g, i) => (g.value = snapshot.globals[i]));
+    };
+    restore();
+    expect(call('bump')).toBe(1);
+    expect(call(work[0], ...work.slice(1))).toBe(first);
+    restore();
+    expect(call('bump')).toBe(1);
+  });
+
+  it('never clashes with existing export names', async () => {
+    const bytes = await parseWat(`(module (memory (export "memory") 1)
+      (global $a (export "__l8_global_0") (mut i32) (i32.const 1))
+      (global $b (mut i64) (i64.const 2))
+      (global $c i32 (i32.const 3))
+      (func (export "__l8_fuel") (result i32) (global.get $a)))`);
+    const result = instrument(bytes, { maxMemoryPages: 1 });
+    expect(result.globals).toEqual([
+      { exportName: '__l8_global_0_1', valueType: 'i32', index: 0 },
+      { exportName: '__l8_global_1', valueType: 'i64', index: 1 },
+    ]);
+    expect(result.fuelGlobal).toBe('__l8_fuel_1');
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>), {
+      'l8:internal': { interrupt: () => 1 },
+    });
+    expect((instance.exports.__l8_fuel as () => number)()).toBe(1);
+    expect((instance.exports.__l8_global_1 as WebAssembly.Global).value).toBe(2n);
+    expect((instance.exports.__l8_fuel_1 as WebAssembly.Global).value).toBe(50_000_000);
+  });
+
+  it('without interruption: no import, no fuel, code unchanged; globals still exported and memory capped', async () => {
+    const result = instrument(module('rust').bytes, { maxMemoryPages: 100, interruption: false });
+    expect(result.interruptImport).toBeNull();
+    expect(result.fuelGlobal).toBeNull();
+    expect(result.stats.loops).toBe(0);
+    const mod = new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>);
+    expect(WebAssembly.Module.imports(mod).some((i) => i.module === 'l8:internal')).toBe(false);
+    expect(WebAssembly.Module.exports(mod).filter((e) => e.name.startsWith('__l8_global_')).length).toBe(result.globals.length);
+    const original = await runCalls('rust', module('rust').bytes, CALLS.rust!);
+    const rewritten = await runCalls('rust', result.bytes, CALLS.rust!, { instrumented: result });
+    expect(rewritten.outcomes).toEqual(original.outcomes);
+  });
+});
+
+describe('decoding', () => {
+  it('keeps function names (the name section is remapped)', async () => {
+    const bytes = await parseWat(`(module (import "h" "f" (func $imported)) (memory 1)
+      (func $inner (loop $l) unreachable)
+      (func $outer (export "outer") (call $inner)))`);
+    const result = instrument(bytes, { maxMemoryPages: 1 });
+    const stack = (b: Uint8Array) => {
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(b as Uint8Array<ArrayBuffer>), {
+        h: { f: () => {} },
+        'l8:internal': { interrupt: () => 1 },
+      });
+      try {
+        (instance.exports.outer as () => void)();
+      } catch (error) {
+        return (error as Error).stack!.split('\n').filter((l) => l.includes('wasm-function')).map((l) => l.trim().split(' ')[1]);
+      }
+      return [];
+    };
+    expect(stack(bytes)).toEqual(['inner', 'outer']);
+    expect(stack(result.bytes)).toEqual(['inner', 'outer']);
+  });
+
+  it('decodes a memarg with an explicit memory index (multi-memory encoding)', () => {
+    // i32.load with align flag bit 6 set and memory index 0, and i32.store likewise.
+    const body = [0x00, 0x03, 0x40, 0x0b, 0x41, 0x00, 0x28, 0x42, 0x00, 0x04, 0x41, 0x08, 0x41, 0x07, 0x36, 0x42, 0x00, 0x00, 0x0b];
+    const bytes = wasm([
+      section(1, vec([[0x60, 0x00, 0x01, 0x7f]])),
+      section(3, vec([[0x00]])),
+      section(5, vec([[0x00, 0x01]])),
+      section(7, vec([[...name('f'), 0x00, 0x00]])),
+      section(10, vec([[...u32(body.length), ...body]])),
+    ]);
+    expect(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)).toBe(true);
+    const result = instrument(bytes, { maxMemoryPages: 1 });
+    expect(result.stats.loops).toBe(1);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>), {
+      'l8:internal': { interrupt: () => 1 },
+    });
+    expect((instance.exports.f as () => number)()).toBe(0);
+  });
+
+  it('remaps function indices beyond one LEB128 byte', async () => {
+    // 130 functions: indices 127 -> 128 grow from one byte to two.
+    const funcs = Array.from({ length: 130 }, (_, i) => `(func $f${i} (result i32) (i32.const ${i}))`).join('\n');
+    const bytes = await parseWat(`(module (import "h" "g" (func $g)) (memory 1) ${funcs}
+      (table 130 funcref) (elem (i32.const 0) func ${Array.from({ length: 130 }, (_, i) => `$f${i}`).join(' ')})
+      (func (export "sum") (result i32) (local $i i32) (local $s i32)
+        (loop $l
+          (local.set $s (i32.add (local.get $s) (call_indirect (result i32) (local.get $i))))
+          (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 130))))
+        (i32.add (local.get $s) (i32.add (call $f126) (call $f127))))
+      (start $f129x) (func $f129x (drop (call $f128))))`);
+    const result = instrument(bytes, { maxMemoryPages: 1 });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>), {
+      h: { g: () => {} },
+      'l8:internal': { interrupt: () => 1 },
+    });
+    expect((instance.exports.sum as () => number)()).toBe((129 * 130) / 2 + 126 + 127);
+  });
+
+  it('names an opcode it cannot decode, with its offset', () => {
+    const body = [0x00, 0x41, 0x00, 0xfc, 0x13, 0x0b]; // 0xfc 19 (wide arithmetic) is not supported
+    const bytes = wasm([
+      section(1, vec([[0x60, 0x00, 0x00]])),
+      section(3, vec([[0x00]])),
+      section(5, vec([[0x00, 0x01]])),
+      section(10, vec([[...u32(body.length), ...body]])),
+    ]);
+    expectError(() => instrument(bytes, { maxMemoryPages: 1 }), /unknown or unsupported instruction 0xfc 19 at byte offset 0x[0-9a-f]+ \(function 0\)/);
+    const reserved = [0x00, 0x27, 0x0b];
+    const other = wasm([
+      section(1, vec([[0x60, 0x00, 0x00]])),
+      section(3, vec([[0x00]])),
+      section(5, vec([[0x00, 0x01]])),
+      section(10, vec([[...u32(reserved.length), ...reserved]])),
+    ]);
+    const error = expectError(() => instrument(other, { maxMemoryPages: 1 }), /unknown or unsupported instruction opcode 0x27 at byte offset 0x/);
+    expect(error.offset).toBe(other.length - 2);
+  });
+});
+
+describe('malformed or unsupported input', () => {
+  const minimal = () => wasm([section(5, vec([[0x00, 0x01]]))]);
+
+  it('accepts a minimal module', () => {
+    const result = instrument(minimal(), { maxMemoryPages: 1 });
+    expect(result.memory).toEqual({ initialPages: 1, maximumPages: 1 });
+    expect(WebAssembly.validate(result.bytes as Uint8Array<ArrayBuffer>)).toBe(true);
+  });
+
+  it.each([
+    ['not wasm', new TextEncoder().encode('export function handle() {}'), /not a WebAssembly binary: it starts with 0x6578706f/],
+    ['empty', new Uint8Array(0), /not a WebAssembly binary/],
+    ['a component', new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]), /WebAssembly component, not a core module/],
+    ['version 2', new Uint8Array([0, 0x61, 0x73, 0x6d, 2, 0, 0, 0]), /unsupported WebAssembly binary version 2/],
+    ['no memory', wasm([]), /defines no memory; L8 functions must define and export one linear memory/],
+    ['two memories', wasm([section(5, vec([[0x00, 0x01], [0x00, 0x01]]))]), /defines 2 memories/],
+    ['memory64', wasm([section(5, vec([[0x04, 0x01]]))]), /64-bit memory \(memory64\)/],
+    ['shared memory', wasm([section(5, vec([[0x03, 0x01, 0x02]]))]), /shared memory \(threads\)/],
+    ['custom page size', wasm([section(5, vec([[0x08, 0x01, 0x00]]))]), /custom page sizes/],
+    [
+      'imported memory',
+      wasm([section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]]))]),
+      /imports its memory \("env" "memory"\); L8 functions must define and export their memory/,
+    ],
+    [
+      'reserved import namespace',
+      wasm([section(1, vec([[0x60, 0x00, 0x01, 0x7f]])), section(2, vec([[...name('l8:internal'), ...name('interrupt'), 0x00, 0x00]])), section(5, vec([[0x00, 0x01]]))]),
+      /"l8:internal" namespace is reserved for the host/,
+    ],
+    ['unknown section', wasm([section(5, vec([[0x00, 0x01]])), section(42, [])]), /unknown section id 42/],
+    ['sections out of order', wasm([section(5, vec([[0x00, 0x01]])), section(1, vec([]))]), /type section is duplicated or out of order/],
+    ['section past the end', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 10, 1, 0]), /declares 10 bytes but only 2 remain/],
+  ])('%s', (_, bytes, message) => {
+    expectError(() => instrument(bytes, { maxMemoryPages: 1 }), message);
+  });
+
+  it('rejects a bad memory limit option', () => {
+    expectError(() => instrument(minimal(), { maxMemoryPages: 1.5 }), /maxMemoryPages must be a whole number/);
+    expectError(() => instrument(minimal(), { maxMemoryPages: 65537 }), /maxMemoryPages must be a whole number/);
+  });
+
+  it('every truncation of a real module is an InstrumentError, never a broken module', () => {
+    const bytes = module('multivalue').bytes;
+    let rejected = 0;
+    for (let n = 0; n < bytes.length; n++) {
+      const prefix = bytes.subarray(0, n);
+      try {
+        const result = instrument(prefix, { maxMemoryPages: 1 });
+        // Cut at a section boundary: the prefix is itself a valid module.
+        expect(WebAssembly.validate(prefix as Uint8Array<ArrayBuffer>), `prefix of ${n} bytes`).toBe(true);
+        expect(WebAssembly.validate(result.bytes as Uint8Array<ArrayBuffer>), `prefix of ${n} bytes`).toBe(true);
+      } catch (error) {
+        expect(error, `prefix of ${n} bytes`).toBeInstanceOf(InstrumentError);
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(bytes.length - 10);
+  });
+
+  it('corrupted modules give an InstrumentError or a module that validates', () => {
+    const bytes = module('simd').bytes;
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) / (1 << 24);
+    let rejected = 0;
+    for (let i = 0; i < 2000; i++) {
+      const copy = bytes.slice();
+      const at = 8 + Math.floor(random() * (copy.length - 8));
+      copy[at] = Math.floor(random() * 256);
+      try {
+        const result = instrument(copy, { maxMemoryPages: 4 });
+        expect(WebAssembly.validate(result.bytes as Uint8Array<ArrayBuffer>)).toBe(true);
+      } catch (error) {
+        expect(error).toBeInstanceOf(InstrumentError);
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(0);
+  });
+});
+
+// --- helpers ---------------------------------------------------------------------------
+
+interface Instantiated {
+  exports: Record<string, unknown>;
+  refuelTo: (fuel: number) => void;
+}
+
+/** Instantiates an instrumented corpus module with the given interrupt import. */
+function instantiateWith(name: string, result: InstrumentedModule, interrupt: unknown): Instantiated {
+  const { imports, init } = guestImports(module(name).language);
+  imports['l8:internal'] = { interrupt: interrupt as WebAssembly.ImportValue };
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>), imports);
+  init(instance);
+  const exports = instance.exports as Record<string, unknown>;
+  return {
+    exports,
+    refuelTo: (fuel) => {
+      (exports[result.fuelGlobal!] as WebAssembly.Global).value = fuel;
+    },
+  };
+}
+
+function instantiateOriginal(name: string, mod: WebAssembly.Module): WebAssembly.Instance {
+  const { imports, init } = guestImports(module(name).language);
+  const instance = new WebAssembly.Instance(mod, imports);
+  init(instance);
+  return instance;
+}
+
+async function parseWat(text: string): Promise<Uint8Array> {
+  const { parse } = await import('@bytecodealliance/jco');
+  return parse(text);
+}
+
+function expectError(fn: () => unknown, message: RegExp): InstrumentError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InstrumentError);
+    expect((error as Error).message).toMatch(message);
+    return error as InstrumentError;
+  }
+  throw new Error(`expected an InstrumentError matching ${message}`);
+}
+
+// A few lines of binary encoding for modules the text format cannot express (explicit
+// memory indices) or must not (malformed input).
+function u32(v: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = v & 0x7f;
+    v >>>= 7;
+    if (v) b |= 0x80;
+    out.push(b);
+  } while (v);
+  return out;
+}
+function name(s: string): number[] {
+  const b = [...new TextEncoder().encode(s)];
+  return [...u32(b.length), ...b];
+}
+function vec(items: number[][]): number[] {
+  return [...u32(items.length), ...items.flat()];
+}
+function section(id: number, content: number[]): number[] {
+  return [id, ...u32(content.length), ...content];
+}
+function wasm(sections: number[][]): Uint8Array {
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...sections.flat()]);
+}

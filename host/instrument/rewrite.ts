@@ -1,0 +1,506 @@
+// The module-level rewrite: one pass over the sections in order, copying what does not
+// change and rewriting what does. With interruption on, the interrupt import is appended
+// to the function imports, so every defined function's index moves up by one and every
+// use of one (call, return_call, ref.func, exports, start, element segments, constant
+// expressions, the name section) is remapped. The new type and the fuel global are
+// appended at the end of their index spaces, so no other index moves.
+import { Reader, Writer, encodeU32, hex } from './bytes.ts';
+import { rewriteInstructions, type CodeRewrite } from './code.ts';
+import { InstrumentError } from './errors.ts';
+import {
+  INTERRUPT_MODULE,
+  SECTION_NAMES,
+  SECTION_RANK,
+  countTypes,
+  expectEnd,
+  readImports,
+  readLimits,
+  readMemory,
+  readSectionTable,
+  readValtype,
+  type ImportFacts,
+  type MemoryFacts,
+  type Section,
+} from './module.ts';
+
+export const INTERRUPT_NAME = 'interrupt';
+const INTERRUPT_TYPE = [0x60, 0x00, 0x01, 0x7f]; // func [] -> [i32]
+const CONSTANT = 'a constant expression';
+
+export interface RewriteOptions {
+  maxMemoryPages: number;
+  interruption: boolean;
+  initialFuel: number;
+}
+
+export interface RewriteResult {
+  bytes: Uint8Array;
+  globals: Array<{ exportName: string; valueType: string; index: number }>;
+  fuelGlobal: string | null;
+  memory: MemoryFacts;
+  loops: number;
+  functions: number;
+  entryChecks: number;
+}
+
+/**
+ * The check placed at loop headers. It leaves the operand stack as it found it (loop
+ * parameters stay where they are) and uses no locals:
+ *   global.set $fuel (i32.sub (global.get $fuel) (i32.const 1))
+ *   if (i32.le_s (global.get $fuel) (i32.const 0)) (then (global.set $fuel (call $interrupt)))
+ */
+function checkSequence(fuel: number, interrupt: number): Uint8Array {
+  const f = encodeU32(fuel);
+  return new Uint8Array([
+    0x23, ...f, 0x41, 0x01, 0x6b, 0x24, ...f,
+    0x23, ...f, 0x41, 0x00, 0x4c,
+    0x04, 0x40, 0x10, ...encodeU32(interrupt), 0x24, ...f, 0x0b,
+  ]);
+}
+
+export class ModuleRewriter {
+  private readonly buf: Uint8Array;
+  private readonly options: RewriteOptions;
+  private readonly sections: Section[];
+  private readonly out: Writer;
+  private readonly typeCount: number;
+  private readonly imports: ImportFacts;
+  private readonly definedFuncs: number;
+  private readonly memory: MemoryFacts;
+  /** 1 when the interrupt import is added before the defined functions. */
+  private readonly shift: number;
+  private readonly fuelIndex: number;
+  private readonly check: Uint8Array | null;
+  private readonly rw: CodeRewrite;
+  private readonly mutableGlobals: Array<{ index: number; valueType: string }> = [];
+  private readonly exported: RewriteResult['globals'] = [];
+  private fuelGlobal: string | null = null;
+  private entryChecks = 0;
+
+  constructor(buf: Uint8Array, options: RewriteOptions) {
+    this.buf = buf;
+    this.options = options;
+    this.sections = readSectionTable(buf);
+    // Facts needed before anything is written: what the module imports and defines.
+    const type = this.find(1);
+    this.typeCount = 0;
+    if (type) {
+      const r = this.reader(type);
+      this.typeCount = countTypes(r);
+      expectEnd(r);
+    }
+    const imports = this.find(2);
+    this.imports = readImports(imports ? this.reader(imports) : null);
+    const functions = this.find(3);
+    this.definedFuncs = functions ? this.reader(functions).u32() : 0;
+    const globals = this.find(6);
+    const definedGlobals = globals ? this.reader(globals).u32() : 0;
+    const memory = this.find(5);
+    this.memory = readMemory(memory ? this.reader(memory) : null, options.maxMemoryPages);
+    if (this.definedFuncs > 0 && !this.find(10)) {
+      throw new InstrumentError(`the function section declares ${this.definedFuncs} functions but the module has no code section`);
+    }
+
+    this.shift = options.interruption ? 1 : 0;
+    this.fuelIndex = this.imports.globals + definedGlobals; // appended after the defined globals
+    // The interrupt import is appended after the existing function imports.
+    this.check = options.interruption ? checkSequence(this.fuelIndex, this.imports.funcs) : null;
+    this.rw = { importedFuncs: this.imports.funcs, shift: this.shift, check: null, loops: 0, tailCall: false, where: CONSTANT };
+    this.out = new Writer(buf.length + (buf.length >> 3) + 256);
+  }
+
+  run(): RewriteResult {
+    const { out, buf, options } = this;
+    out.copy(buf, 0, 8);
+    // Sections the rewrite needs that the module may lack; each is written where the
+    // section order puts it.
+    const missing = new Set<number>(options.interruption ? [1, 2, 6, 7] : [7]);
+    for (const s of this.sections) missing.delete(s.id);
+    const emitMissingBefore = (rank: number) => {
+      for (const id of missing) {
+        if (SECTION_RANK[id]! < rank) {
+          missing.delete(id);
+          this.section(id, null);
+        }
+      }
+    };
+    for (const s of this.sections) {
+      if (s.id === 0) {
+        this.custom(s);
+        continue;
+      }
+      emitMissingBefore(SECTION_RANK[s.id]!);
+      this.section(s.id, s);
+    }
+    emitMissingBefore(Infinity);
+    return {
+      bytes: out.result(),
+      globals: this.exported,
+      fuelGlobal: this.fuelGlobal,
+      memory: this.memory,
+      loops: this.rw.loops,
+      functions: this.definedFuncs,
+      entryChecks: this.entryChecks,
+    };
+  }
+
+  private find(id: number): Section | undefined {
+    return this.sections.find((s) => s.id === id);
+  }
+
+  private reader(s: Section): Reader {
+    return new Reader(this.buf, s.content, s.end, SECTION_NAMES[s.id]!);
+  }
+
+  private func(index: number): number {
+    return index >= this.imports.funcs ? index + this.shift : index;
+  }
+
+  private section(id: number, s: Section | null): void {
+    const { out, buf } = this;
+    const interruption = this.options.interruption;
+    const r = s ? this.reader(s) : null;
+    const sized = (body: () => void) => {
+      out.byte(id);
+      const at = out.beginSized();
+      body();
+      out.endSized(at);
+    };
+    switch (id) {
+      case 1: // type: append () -> i32 for the interrupt import
+        if (!interruption) return out.copy(buf, s!.start, s!.end);
+        return sized(() => {
+          out.u32((r ? r.u32() : 0) + 1);
+          if (r) out.copy(buf, r.pos, r.end);
+          out.bytes(new Uint8Array(INTERRUPT_TYPE));
+        });
+      case 2: // import: append the interrupt import after the existing ones
+        if (!interruption) return out.copy(buf, s!.start, s!.end);
+        return sized(() => {
+          out.u32((r ? r.u32() : 0) + 1);
+          if (r) out.copy(buf, r.pos, r.end);
+          out.name(INTERRUPT_MODULE);
+          out.name(INTERRUPT_NAME);
+          out.byte(0x00);
+          out.u32(this.typeCount);
+        });
+      case 4:
+        return sized(() => this.tables(r!));
+      case 5: // the one memory, with its maximum capped
+        return sized(() => {
+          out.u32(1);
+          out.byte(0x01);
+          out.u32(this.memory.initialPages);
+          out.u32(this.memory.maximumPages);
+        });
+      case 6:
+        return sized(() => this.globals(r));
+      case 7:
+        return sized(() => this.exports(r));
+      case 8:
+        return sized(() => out.u32(this.func(r!.u32())));
+      case 9:
+        return sized(() => this.elements(r!));
+      case 10:
+        if (!interruption) return out.copy(buf, s!.start, s!.end);
+        return sized(() => this.code(r!));
+      default:
+        // function, tag, data count, data: nothing in them changes.
+        out.copy(buf, s!.start, s!.end);
+    }
+  }
+
+  private custom(s: Section): void {
+    if (this.options.interruption && s.name === 'name') {
+      // The name section gives stack traces and profiles their function names, so it is
+      // kept and its function indices are moved like every other use. If it cannot be
+      // read it is dropped: names are optional, and engines ignore a malformed one too.
+      const mark = this.out.len;
+      try {
+        this.names(s);
+      } catch (error) {
+        if (!(error instanceof InstrumentError)) throw error;
+        this.out.len = mark;
+      }
+    } else if (this.options.interruption && s.name!.startsWith('metadata.code.')) {
+      // Code metadata (branch hints) names functions and instruction offsets, which the
+      // rewrite moves; it only guides optimisation, so it is dropped rather than remapped.
+    } else {
+      // Everything else (producers, target_features, component-type, DWARF) is kept as
+      // is. DWARF code offsets go stale: debug the original module, not this one.
+      this.out.copy(this.buf, s.start, s.end);
+    }
+  }
+
+  /** Rewrites a constant expression at r.pos (ref.func indices move). */
+  private constExpr(r: Reader): void {
+    this.rw.where = `${CONSTANT} in the ${r.what}`;
+    r.pos = rewriteInstructions(this.buf, r.pos, r.end, this.out, this.rw);
+  }
+
+  private tables(r: Reader): void {
+    const { out, buf } = this;
+    const count = r.u32();
+    out.u32(count);
+    for (let i = 0; i < count; i++) {
+      const mark = r.pos;
+      const withInit = buf[r.pos] === 0x40; // typed function references: table with initializer
+      if (withInit) {
+        r.pos++;
+        if (r.u8() !== 0x00) r.fail('malformed table with initializer (expected 0x40 0x00)');
+      }
+      readValtype(r);
+      readLimits(r);
+      out.copy(buf, mark, r.pos);
+      if (withInit) this.constExpr(r);
+    }
+    expectEnd(r);
+  }
+
+  private globals(r: Reader | null): void {
+    const { out, buf } = this;
+    const count = r ? r.u32() : 0;
+    out.u32(count + this.shift);
+    for (let i = 0; i < count; i++) {
+      const mark = r!.pos;
+      const valueType = readValtype(r!);
+      const mutability = r!.u8();
+      if (mutability > 1) r!.fail(`unknown global mutability ${hex(mutability)}`, r!.pos - 1);
+      if (mutability === 1) this.mutableGlobals.push({ index: this.imports.globals + i, valueType });
+      out.copy(buf, mark, r!.pos);
+      this.constExpr(r!);
+    }
+    if (r) expectEnd(r);
+    if (this.options.interruption) {
+      out.byte(0x7f); // i32
+      out.byte(0x01); // mutable
+      out.byte(0x41); // i32.const
+      writeS32(out, this.options.initialFuel);
+      out.byte(0x0b);
+    }
+  }
+
+  private exports(r: Reader | null): void {
+    const { out, buf } = this;
+    const names = new Set<string>();
+    const count = r ? r.u32() : 0;
+    const entries = new Writer(r ? r.end - r.pos + 16 : 16);
+    for (let i = 0; i < count; i++) {
+      const mark = r!.pos;
+      names.add(r!.name());
+      const kind = r!.u8();
+      const indexAt = r!.pos;
+      const index = r!.u32();
+      if (kind > 4) r!.fail(`unknown export kind ${hex(kind)}`, indexAt - 1);
+      entries.copy(buf, mark, indexAt);
+      entries.u32(kind === 0 ? this.func(index) : index);
+    }
+    if (r) expectEnd(r);
+    const unique = (base: string) => {
+      let name = base;
+      for (let n = 1; names.has(name); n++) name = `${base}_${n}`;
+      names.add(name);
+      return name;
+    };
+    const added: Array<{ name: string; index: number }> = [];
+    for (const g of this.mutableGlobals) {
+      const name = unique(`__l8_global_${g.index}`);
+      this.exported.push({ exportName: name, valueType: g.valueType, index: g.index });
+      added.push({ name, index: g.index });
+    }
+    if (this.options.interruption) {
+      this.fuelGlobal = unique('__l8_fuel');
+      added.push({ name: this.fuelGlobal, index: this.fuelIndex });
+    }
+    out.u32(count + added.length);
+    out.copy(entries.buf, 0, entries.len);
+    for (const a of added) {
+      out.name(a.name);
+      out.byte(0x03);
+      out.u32(a.index);
+    }
+  }
+
+  private funcIndexVector(r: Reader): void {
+    const n = r.u32();
+    this.out.u32(n);
+    for (let i = 0; i < n; i++) this.out.u32(this.func(r.u32()));
+  }
+
+  private exprVector(r: Reader): void {
+    const n = r.u32();
+    this.out.u32(n);
+    for (let i = 0; i < n; i++) this.constExpr(r);
+  }
+
+  private refType(r: Reader): void {
+    const mark = r.pos;
+    readValtype(r);
+    this.out.copy(this.buf, mark, r.pos);
+  }
+
+  private elements(r: Reader): void {
+    const { out } = this;
+    const count = r.u32();
+    out.u32(count);
+    for (let i = 0; i < count; i++) {
+      const flagsAt = r.pos;
+      const flags = r.u32();
+      out.u32(flags);
+      switch (flags) {
+        case 0: // active, table 0, offset, vec(funcidx)
+          this.constExpr(r);
+          this.funcIndexVector(r);
+          break;
+        case 1: // passive, elemkind, vec(funcidx)
+        case 3: // declarative, elemkind, vec(funcidx)
+          out.byte(r.u8());
+          this.funcIndexVector(r);
+          break;
+        case 2: // active, table, offset, elemkind, vec(funcidx)
+          out.u32(r.u32());
+          this.constExpr(r);
+          out.byte(r.u8());
+          this.funcIndexVector(r);
+          break;
+        case 4: // active, table 0, offset, vec(expr)
+          this.constExpr(r);
+          this.exprVector(r);
+          break;
+        case 5: // passive, reftype, vec(expr)
+        case 7: // declarative, reftype, vec(expr)
+          this.refType(r);
+          this.exprVector(r);
+          break;
+        case 6: // active, table, offset, reftype, vec(expr)
+          out.u32(r.u32());
+          this.constExpr(r);
+          this.refType(r);
+          this.exprVector(r);
+          break;
+        default:
+          r.fail(`unknown element segment kind ${flags}`, flagsAt);
+      }
+    }
+    expectEnd(r);
+  }
+
+  private code(r: Reader): void {
+    const { out, buf, rw, check } = this;
+    const count = r.u32();
+    if (count !== this.definedFuncs) {
+      r.fail(`the code section has ${count} function bodies but the function section declares ${this.definedFuncs}`);
+    }
+    out.u32(count);
+    const sectionEnd = r.end;
+    rw.check = check;
+    for (let i = 0; i < count; i++) {
+      const index = this.imports.funcs + i;
+      const size = r.u32();
+      const bodyStart = r.pos;
+      const bodyEnd = bodyStart + size;
+      if (bodyEnd > sectionEnd) r.fail(`function ${index}'s body runs past the end of the code section`, bodyStart);
+      const sizeAt = out.beginSized();
+      // Locals are copied unchanged: the check needs none.
+      r.end = bodyEnd;
+      for (let groups = r.u32(); groups > 0; groups--) {
+        r.u32();
+        readValtype(r);
+      }
+      out.copy(buf, bodyStart, r.pos);
+      const instructionsAt = out.len;
+      rw.where = index;
+      rw.tailCall = false;
+      const end = rewriteInstructions(buf, r.pos, bodyEnd, out, rw);
+      if (end !== bodyEnd) r.fail(`function ${index} has ${bodyEnd - end} bytes after its final "end"`, end);
+      if (rw.tailCall && check) {
+        // Tail calls can loop forever without a loop and without growing the stack.
+        out.insert(instructionsAt, check);
+        this.entryChecks++;
+      }
+      out.endSized(sizeAt);
+      r.pos = bodyEnd;
+      r.end = sectionEnd;
+    }
+    expectEnd(r);
+    rw.check = null;
+  }
+
+  private names(s: Section): void {
+    const { out, buf } = this;
+    const interrupt = this.imports.funcs;
+    const r = new Reader(buf, s.content, s.end, 'name section');
+    out.byte(0);
+    const at = out.beginSized();
+    out.name('name');
+    r.name();
+    while (r.pos < s.end) {
+      const subStart = r.pos;
+      const id = r.u8();
+      const subEnd = r.u32() + r.pos;
+      if (subEnd > s.end) r.truncated();
+      const sub = new Reader(buf, r.pos, subEnd, 'name section');
+      if (id === 1) {
+        // Function names: (index, name) sorted by index; the interrupt import gets one.
+        out.byte(1);
+        const subAt = out.beginSized();
+        const n = sub.u32();
+        out.u32(n + 1);
+        let inserted = false;
+        for (let i = 0; i < n; i++) {
+          const index = sub.u32();
+          const nameAt = sub.pos;
+          sub.skip(sub.u32());
+          if (!inserted && index >= interrupt) {
+            out.u32(interrupt);
+            out.name(`${INTERRUPT_MODULE}/${INTERRUPT_NAME}`);
+            inserted = true;
+          }
+          out.u32(this.func(index));
+          out.copy(buf, nameAt, sub.pos);
+        }
+        if (!inserted) {
+          out.u32(interrupt);
+          out.name(`${INTERRUPT_MODULE}/${INTERRUPT_NAME}`);
+        }
+        expectEnd(sub);
+        out.endSized(subAt);
+      } else if (id === 2 || id === 3) {
+        // Local names and label names: per function index, a map of local/label names.
+        out.byte(id);
+        const subAt = out.beginSized();
+        const n = sub.u32();
+        out.u32(n);
+        for (let i = 0; i < n; i++) {
+          out.u32(this.func(sub.u32()));
+          const mapAt = sub.pos;
+          for (let m = sub.u32(); m > 0; m--) {
+            sub.u32();
+            sub.skip(sub.u32());
+          }
+          out.copy(buf, mapAt, sub.pos);
+        }
+        expectEnd(sub);
+        out.endSized(subAt);
+      } else {
+        // Module, type, table, memory, global, segment, field and tag names: unchanged.
+        out.copy(buf, subStart, subEnd);
+      }
+      r.pos = subEnd;
+    }
+    out.endSized(at);
+  }
+}
+
+function writeS32(out: Writer, v: number): void {
+  v |= 0;
+  for (;;) {
+    const b = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
+      out.byte(b);
+      return;
+    }
+    out.byte(b | 0x80);
+  }
+}
