@@ -102,7 +102,7 @@ export class PubsubTrigger {
     }
     const broker = this.options.components.require('pubsub', brokerName);
     const deadLetter = `${message.topic}${policy.deadLetterSuffix}`;
-    await broker.publish(deadLetter, message.data, {
+    const deadLetterId = await broker.publish(deadLetter, message.data, {
       ...message.metadata,
       'l8.error': lastError,
       'l8.attempts': String(policy.maxAttempts),
@@ -110,7 +110,10 @@ export class PubsubTrigger {
       'l8.original-topic': message.topic,
       'l8.original-id': message.id,
     });
-    logger.error({ fn, topic: message.topic, messageId: message.id, deadLetter }, `message dead-lettered after ${policy.maxAttempts} attempts: ${lastError}`);
+    const note = `message ${message.id} of topic "${message.topic}" failed ${policy.maxAttempts} times and was moved to "${deadLetter}" as ${deadLetterId}: ${lastError}`;
+    logger.error({ fn, topic: message.topic, messageId: message.id, deadLetter, deadLetterId }, note);
+    // Also in the function's own logs, where its author looks (l8 logs <name>).
+    table.log(fn, message.id, 'error', note, 'runtime');
     this.options.observe?.({ fn, topic: message.topic, outcome: 'dead-lettered' });
   }
 
