@@ -4,6 +4,7 @@
 // ComponentErrors that say which server failed and what to check.
 import { Redis, type RedisOptions } from 'ioredis';
 import { ComponentError, type ComponentHealth } from './errors.ts';
+import { checkKnown, specNumber, specString, type Spec } from './spec.ts';
 
 export interface RedisSettings {
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS. */
@@ -29,50 +30,45 @@ export const REDIS_DEFAULTS = {
 /** Longest pause between reconnection attempts: Redis coming back is noticed within this. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 
+/** Connection options every Redis backend reads from its spec. */
+export const REDIS_CONNECTION_OPTIONS = ['url', 'username', 'password', 'db', 'connectTimeoutMs', 'commandTimeoutMs', 'keyPrefix'] as const;
+
 const invalid = (where: string, message: string): never => {
   throw new ComponentError('invalid', `${where}: ${message}`);
 };
-
-function positive(spec: Record<string, unknown>, key: string, where: string, fallback: number): number {
-  const value = spec[key];
-  if (value === undefined) return fallback;
-  const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) return invalid(where, `"${key}" must be a positive number of milliseconds, got ${JSON.stringify(value)}`);
-  return n;
-}
 
 /**
  * Reads `url`, `username`, `password`, `db`, `connectTimeoutMs`, `commandTimeoutMs` and
  * `keyPrefix` from a component spec. `defaultPrefix` is used when the spec names none.
  */
-export function redisSettings(spec: Record<string, unknown>, where: string, defaultPrefix: string): RedisSettings {
-  const url = spec.url ?? REDIS_DEFAULTS.url;
-  if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
-    invalid(where, `"url" must look like redis://host:6379 or rediss://host:6380, got ${JSON.stringify(url)}`);
-  }
+export function redisSettings(spec: Spec, where: string, defaultPrefix: string): RedisSettings {
+  const url = specString(spec, 'url', where) ?? REDIS_DEFAULTS.url;
+  if (!/^rediss?:\/\//.test(url)) invalid(where, `"url" must look like redis://host:6379 or rediss://host:6380, got ${JSON.stringify(url)}`);
   try {
-    new URL(url as string);
+    new URL(url);
   } catch {
     invalid(where, `"url" ${JSON.stringify(url)} is not a valid URL`);
   }
   const settings: RedisSettings = {
-    url: url as string,
-    connectTimeoutMs: positive(spec, 'connectTimeoutMs', where, REDIS_DEFAULTS.connectTimeoutMs),
-    commandTimeoutMs: positive(spec, 'commandTimeoutMs', where, REDIS_DEFAULTS.commandTimeoutMs),
-    keyPrefix: defaultPrefix,
+    url,
+    connectTimeoutMs: specNumber(spec, 'connectTimeoutMs', where, { min: 1 }) ?? REDIS_DEFAULTS.connectTimeoutMs,
+    commandTimeoutMs: specNumber(spec, 'commandTimeoutMs', where, { min: 1 }) ?? REDIS_DEFAULTS.commandTimeoutMs,
+    keyPrefix: specString(spec, 'keyPrefix', where) ?? defaultPrefix,
   };
-  if (spec.username !== undefined) settings.username = String(spec.username);
-  if (spec.password !== undefined && spec.password !== '') settings.password = String(spec.password);
-  if (spec.db !== undefined) {
-    const db = Number(spec.db);
-    if (!Number.isInteger(db) || db < 0) invalid(where, `"db" must be a database number (0, 1, ...), got ${JSON.stringify(spec.db)}`);
-    settings.db = db;
-  }
-  if (spec.keyPrefix !== undefined) {
-    if (typeof spec.keyPrefix !== 'string') invalid(where, `"keyPrefix" must be a string, got ${JSON.stringify(spec.keyPrefix)}`);
-    settings.keyPrefix = spec.keyPrefix as string;
-  }
+  const username = specString(spec, 'username', where);
+  if (username) settings.username = username;
+  const password = specString(spec, 'password', where);
+  if (password) settings.password = password;
+  const db = specNumber(spec, 'db', where, { min: 0, integer: true });
+  if (db !== undefined) settings.db = db;
   return settings;
+}
+
+/** Settings for a backend of `kind` named `name`: checks the spec holds only known options. */
+export function redisSettingsFor(kind: string, name: string, spec: Spec, extraOptions: readonly string[] = []): RedisSettings {
+  const where = `components.${kind}.${name}`;
+  checkKnown(spec, where, [...REDIS_CONNECTION_OPTIONS, ...extraOptions]);
+  return redisSettings(spec, where, `l8:${kind}:${name}:`);
 }
 
 /** The URL without its password, for messages and health reports. */

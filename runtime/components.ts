@@ -8,14 +8,19 @@ import type { ConfigStore } from '../components/config/contract.ts';
 import { ComponentError, type Component, type ComponentHealth } from '../components/errors.ts';
 import type { LockStore } from '../components/lock/contract.ts';
 import { MemoryLockStore } from '../components/lock/memory.ts';
+import { redisLockFromSpec } from '../components/lock/redis.ts';
 import type { PubSub } from '../components/pubsub/contract.ts';
+import { kafkaPubSubFromSpec } from '../components/pubsub/kafka.ts';
 import { MemoryPubSub } from '../components/pubsub/memory.ts';
+import { redisPubSubFromSpec } from '../components/pubsub/redis.ts';
 import type { Sequencer } from '../components/sequencer/contract.ts';
 import { FileSequencer } from '../components/sequencer/file.ts';
 import { MemorySequencer } from '../components/sequencer/memory.ts';
+import { redisSequencerFromSpec } from '../components/sequencer/redis.ts';
 import type { StateStore } from '../components/state/contract.ts';
 import { FileStateStore } from '../components/state/file.ts';
 import { MemoryStateStore } from '../components/state/memory.ts';
+import { redisStateFromSpec } from '../components/state/redis.ts';
 import { L8Error } from '../host/errors.ts';
 import type { CapabilityKind, ComponentSpec, RuntimeConfig } from './config.ts';
 
@@ -45,9 +50,12 @@ const FACTORIES: { [K in CapabilityKind]: Record<string, Factory<ComponentTypes[
   state: {
     memory: () => new MemoryStateStore(),
     file: (ctx) => new FileStateStore({ path: ctx.path(ctx.spec.path, join(ctx.config.dataDir, 'state', `${ctx.name}.sqlite`)), sync: ctx.spec.sync === 'full' ? 'full' : 'normal' }),
+    redis: (ctx) => redisStateFromSpec(ctx.name, ctx.spec),
   },
   pubsub: {
     memory: (ctx) => new MemoryPubSub({ maxPending: ctx.spec.maxPending as number | undefined }),
+    redis: (ctx) => redisPubSubFromSpec(ctx.name, ctx.spec),
+    kafka: (ctx) => kafkaPubSubFromSpec(ctx.name, ctx.spec),
   },
   config: {
     inline: (ctx) => new InlineConfigStore(ctx.spec.values ?? {}),
@@ -58,10 +66,12 @@ const FACTORIES: { [K in CapabilityKind]: Record<string, Factory<ComponentTypes[
   },
   lock: {
     memory: () => new MemoryLockStore(),
+    redis: (ctx) => redisLockFromSpec(ctx.name, ctx.spec),
   },
   sequencer: {
     memory: () => new MemorySequencer(),
     file: (ctx) => new FileSequencer({ path: ctx.path(ctx.spec.path, join(ctx.config.dataDir, 'sequencer', `${ctx.name}.sqlite`)) }),
+    redis: (ctx) => redisSequencerFromSpec(ctx.name, ctx.spec),
   },
   secrets: {},
 };

@@ -5,7 +5,7 @@
 // its previous owner.
 import type { Redis } from 'ioredis';
 import type { ComponentHealth } from '../errors.ts';
-import { RedisConnection, type RedisSettings } from '../redis.ts';
+import { RedisConnection, redisSettingsFor, type RedisSettings } from '../redis.ts';
 import { checkLockArguments, type LockStore, type UnlockStatus } from './contract.ts';
 
 // Returns 1 released, 0 missing, -1 held by someone else.
@@ -77,4 +77,9 @@ export class RedisLockStore implements LockStore {
     const reply = await this.connection.run(`keep lock "${resourceId}" alive`, () => this.client.l8KeepAlive(this.prefix + resourceId, owner, leaseMs(expireSeconds)));
     return reply === 1;
   }
+}
+
+/** Builds the backend from a runtime config spec (`components.lock.<name>`, type redis). */
+export function redisLockFromSpec(name: string, spec: Record<string, unknown>): RedisLockStore {
+  return new RedisLockStore(redisSettingsFor('lock', name, spec));
 }

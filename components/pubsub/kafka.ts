@@ -15,7 +15,6 @@
 // key selects the partition). A group subscribing for the first time starts at the end of
 // each partition as it was when subscribe() was called, so nothing published after
 // subscribe() resolved is missed even though joining the group takes longer.
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   Kafka,
@@ -30,6 +29,7 @@ import {
   type SASLOptions,
 } from 'kafkajs';
 import { ComponentError, type ComponentHealth } from '../errors.ts';
+import { checkKnown, specBoolean, specList, specNumber, specString, type Spec } from '../spec.ts';
 import { PARTITION_KEY, type Message, type MessageHandler, type PubSub, type Subscription } from './contract.ts';
 
 /** What kafkajs's log lines are sent to: pino, or anything with these methods. */
@@ -655,7 +655,33 @@ export class KafkaPubSub implements PubSub {
   }
 }
 
-/** A client id that tells operators which runtime a connection belongs to. */
-export function defaultClientId(name: string): string {
-  return `l8-${name}-${hostname()}-${randomUUID().slice(0, 8)}`;
+/** Builds the backend from a runtime config spec (`components.pubsub.<name>`, type kafka). */
+export function kafkaPubSubFromSpec(name: string, spec: Spec): KafkaPubSub {
+  const where = `components.pubsub.${name}`;
+  const numbers = ['partitions', 'connectionTimeoutMs', 'requestTimeoutMs', 'publishTimeoutMs', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'redeliverMs', 'commitEvery', 'commitIntervalMs', 'partitionConcurrency'] as const;
+  checkKnown(spec, where, ['brokers', 'clientId', 'replicationFactor', 'ssl', 'sasl', 'logLevel', ...numbers]);
+  const brokers = specList(spec, 'brokers', where) ?? ['127.0.0.1:9092'];
+  const options: KafkaPubSubOptions = { brokers, clientId: specString(spec, 'clientId', where) ?? `l8-${name}-${hostname()}` };
+  for (const key of numbers) {
+    const value = specNumber(spec, key, where, { min: 1, integer: true });
+    if (value !== undefined) options[key] = value;
+  }
+  const replicationFactor = specNumber(spec, 'replicationFactor', where, { min: 1, integer: true, allow: [-1] });
+  if (replicationFactor !== undefined) options.replicationFactor = replicationFactor;
+  const ssl = specBoolean(spec, 'ssl', where);
+  if (ssl !== undefined) options.ssl = ssl;
+  const logLevel = specString(spec, 'logLevel', where);
+  if (logLevel !== undefined) options.logLevel = logLevel as KafkaLogLevel;
+  if (spec.sasl !== undefined) {
+    const sasl = spec.sasl as Spec;
+    const mechanism = specString(sasl ?? {}, 'mechanism', `${where}.sasl`);
+    if (mechanism !== 'plain' && mechanism !== 'scram-sha-256' && mechanism !== 'scram-sha-512') {
+      throw new ComponentError('invalid', `${where}.sasl: "mechanism" must be plain, scram-sha-256 or scram-sha-512, got ${JSON.stringify(mechanism)}`);
+    }
+    const username = specString(sasl, 'username', `${where}.sasl`);
+    const password = specString(sasl, 'password', `${where}.sasl`);
+    if (!username || password === undefined) throw new ComponentError('invalid', `${where}.sasl: needs "username" and "password" (reference the password as \${KAFKA_PASSWORD})`);
+    options.sasl = { mechanism, username, password } as SASLOptions;
+  }
+  return new KafkaPubSub(options);
 }

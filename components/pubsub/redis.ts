@@ -11,7 +11,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ComponentError, type ComponentHealth } from '../errors.ts';
-import { asBuffer, RedisConnection, type RedisSettings } from '../redis.ts';
+import { asBuffer, RedisConnection, redisSettingsFor, type RedisSettings } from '../redis.ts';
+import { specNumber, type Spec } from '../spec.ts';
 import type { Message, MessageHandler, PubSub, Subscription } from './contract.ts';
 
 export interface RedisPubSubOptions {
@@ -315,4 +316,18 @@ export class RedisPubSub implements PubSub {
   forget(subscriber: StreamSubscriber): void {
     this.subscribers.delete(subscriber);
   }
+}
+
+/** Builds the backend from a runtime config spec (`components.pubsub.<name>`, type redis). */
+export function redisPubSubFromSpec(name: string, spec: Spec): RedisPubSub {
+  const where = `components.pubsub.${name}`;
+  const settings = redisSettingsFor('pubsub', name, spec, ['maxLen', 'blockMs', 'batchSize', 'claimIdleMs', 'redeliverMs']);
+  const options: RedisPubSubOptions = {};
+  const maxLen = specNumber(spec, 'maxLen', where, { min: 0, integer: true });
+  if (maxLen !== undefined) options.maxLen = maxLen;
+  for (const key of ['blockMs', 'batchSize', 'claimIdleMs', 'redeliverMs'] as const) {
+    const value = specNumber(spec, key, where, { min: 1, integer: true });
+    if (value !== undefined) options[key] = value;
+  }
+  return new RedisPubSub(settings, options);
 }

@@ -3,7 +3,7 @@
 // as strings and returned as bigint: Redis counts to 2^63-1, beyond JavaScript numbers.
 import type { ComponentHealth } from '../errors.ts';
 import { ComponentError } from '../errors.ts';
-import { RedisConnection, type RedisSettings } from '../redis.ts';
+import { RedisConnection, redisSettingsFor, type RedisSettings } from '../redis.ts';
 import type { Sequencer } from './contract.ts';
 
 export class RedisSequencer implements Sequencer {
@@ -33,4 +33,9 @@ export class RedisSequencer implements Sequencer {
     const reply = await this.connection.run(`next id for "${key}"`, (c) => c.incr(this.prefix + key));
     return BigInt(reply);
   }
+}
+
+/** Builds the backend from a runtime config spec (`components.sequencer.<name>`, type redis). */
+export function redisSequencerFromSpec(name: string, spec: Record<string, unknown>): RedisSequencer {
+  return new RedisSequencer(redisSettingsFor('sequencer', name, spec));
 }

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytes, eventually, rejectsWith, text, unique } from '../contract-kit.ts';
-import { redisSettings } from '../redis.ts';
+import { redisSettings, redisSettingsFor } from '../redis.ts';
 import { deleteKeys, startPrivateRedis, type PrivateRedis } from '../redis.test-support.ts';
 import { RedisStateStore } from './redis.ts';
 import { stateContract } from './contract.test-kit.ts';
@@ -45,8 +45,14 @@ describe('redis state store', () => {
 
   it('rejects bad connection settings with a message saying what is expected', () => {
     expect(() => redisSettings({ url: 'http://x' }, 'components.state.cache', 'p:')).toThrow(/components\.state\.cache: "url" must look like redis:\/\//);
-    expect(() => redisSettings({ commandTimeoutMs: -1 }, 'components.state.cache', 'p:')).toThrow(/"commandTimeoutMs" must be a positive number/);
-    expect(() => redisSettings({ db: 'one' }, 'components.state.cache', 'p:')).toThrow(/"db" must be a database number/);
+    expect(() => redisSettings({ commandTimeoutMs: -1 }, 'components.state.cache', 'p:')).toThrow(/"commandTimeoutMs" must be at least 1/);
+    expect(() => redisSettings({ db: 'one' }, 'components.state.cache', 'p:')).toThrow(/"db" must be a number/);
+    expect(() => redisSettingsFor('state', 'cache', { type: 'redis', keyprefix: 'x' })).toThrow(/components\.state\.cache: unknown option "keyprefix" \(known: url, .*keyPrefix\)/);
+  });
+
+  it('reads numbers given as strings (from environment references) and derives the key prefix from the name', () => {
+    const settings = redisSettingsFor('state', 'cache', { type: 'redis', url: 'redis://h:1/2', commandTimeoutMs: '750', db: '3', password: 'pw' });
+    expect(settings).toEqual({ url: 'redis://h:1/2', commandTimeoutMs: 750, connectTimeoutMs: 2000, db: 3, password: 'pw', keyPrefix: 'l8:state:cache:' });
   });
 });
 

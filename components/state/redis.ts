@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ComponentError, type ComponentHealth } from '../errors.ts';
-import { asBuffer, RedisConnection, type RedisSettings } from '../redis.ts';
+import { asBuffer, RedisConnection, redisSettingsFor, type RedisSettings } from '../redis.ts';
 import type { DeleteOptions, SetOptions, StateItem, StateOperation, StateStore } from './contract.ts';
 
 // KEYS[1] key. ARGV: value, new etag, expected etag ('' = none), ttl ms ('0' = none).
@@ -201,4 +201,9 @@ export class RedisStateStore implements StateStore {
       throw new ComponentError('conflict', `${error.message} (transaction not applied: no operation was written)`);
     }
   }
+}
+
+/** Builds the backend from a runtime config spec (`components.state.<name>`, type redis). */
+export function redisStateFromSpec(name: string, spec: Record<string, unknown>): RedisStateStore {
+  return new RedisStateStore(redisSettingsFor('state', name, spec));
 }
