@@ -1,0 +1,336 @@
+// Kubernetes control plane without nodes: etcd + kube-apiserver on 127.0.0.1, the way
+// controller-runtime's envtest runs them. There is no kubelet, scheduler or
+// controller-manager; tests create Pod objects and patch their status themselves.
+//
+// Neither binary is packaged anywhere we can install from, so both are built from Go
+// modules: a generated wrapper module requires k8s.io/kubernetes and maps every staging
+// module (which k8s.io/kubernetes's go.mod lists at v0.0.0 with a local replace) to its
+// published v0.x.y twin; etcd is built in the same module from the etcd server version
+// that Kubernetes release pins, so both share one dependency graph and build cache.
+// Binaries land in ~/.cache/l8/bin/<name>-<version> and are reused.
+
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { cacheDir, envPort, readServicesEnv, serviceDir, servicesDir, updateServicesEnv, type K8sEnv } from './paths.ts';
+import { assertPortFree, capture, run, runningPid, startDaemon, stopDaemon, waitFor, withLock } from './proc.ts';
+
+export const KUBERNETES_VERSION = 'v1.36.3';
+/** The etcd release Kubernetes 1.36 is built and tested against (its go.mod pins go.etcd.io/etcd/server/v3 v3.6.8). */
+export const ETCD_VERSION = 'v3.6.8';
+
+const ETCD = { name: 'etcd', marker: `etcd-${ETCD_VERSION}` };
+const APISERVER = { name: 'kube-apiserver', marker: `kube-apiserver-${KUBERNETES_VERSION}` };
+const ADMIN_USER = 'l8-admin';
+
+export const binDir = () => join(cacheDir(), 'bin');
+export const etcdBinary = () => join(binDir(), `etcd-${ETCD_VERSION}`);
+export const apiserverBinary = () => join(binDir(), `kube-apiserver-${KUBERNETES_VERSION}`);
+const buildDir = () => join(cacheDir(), 'build', `kube-${KUBERNETES_VERSION}-etcd-${ETCD_VERSION}`);
+const buildLog = () => join(servicesDir(), 'logs', 'k8s-build.log');
+export const etcdLog = () => join(servicesDir(), 'logs', 'etcd.log');
+export const apiserverLog = () => join(servicesDir(), 'logs', 'kube-apiserver.log');
+export const kubeconfigPath = () => join(servicesDir(), 'kubeconfig');
+const k8sDir = () => serviceDir('k8s');
+const pkiDir = () => join(k8sDir(), 'pki');
+/** kube-apiserver writes its self-signed serving certificate (followed by the CA that signed it) here. */
+const servingCert = () => join(pkiDir(), 'apiserver.crt');
+
+interface Ports {
+  etcd: number;
+  etcdPeer: number;
+  apiserver: number;
+}
+
+function ports(): Ports {
+  const recorded = readServicesEnv().k8s;
+  const recordedApi = recorded?.server ? Number(new URL(recorded.server).port) : undefined;
+  const recordedEtcd = recorded?.etcd ? Number(new URL(recorded.etcd).port) : undefined;
+  const etcd = envPort('L8_ETCD_PORT', recordedEtcd, 2379);
+  return {
+    etcd,
+    etcdPeer: envPort('L8_ETCD_PEER_PORT', undefined, etcd + 1),
+    apiserver: envPort('L8_KUBE_APISERVER_PORT', recordedApi, 6443),
+  };
+}
+
+function goEnv(): NodeJS.ProcessEnv {
+  // GOTOOLCHAIN=local: use the installed Go, never try to download another toolchain.
+  return { ...process.env, GOTOOLCHAIN: 'local' };
+}
+
+/** Builds etcd and kube-apiserver once; later calls return at once. */
+export async function ensureKubeBinaries(): Promise<{ etcd: string; apiserver: string }> {
+  const out = { etcd: etcdBinary(), apiserver: apiserverBinary() };
+  if (existsSync(out.etcd) && existsSync(out.apiserver)) return out;
+  const dir = buildDir();
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(join(dir, 'etcd'), { recursive: true });
+  const log = buildLog();
+  const go = async (args: string[]) => {
+    try {
+      await run('go', args, { cwd: dir, logFile: log, env: goEnv() });
+    } catch (err) {
+      throw new Error(`k8s: building etcd ${ETCD_VERSION} and kube-apiserver ${KUBERNETES_VERSION} from Go modules failed (needs Go >= 1.26 on PATH and the Go module proxy): ${(err as Error).message}`);
+    }
+  };
+
+  // The staging modules to map come from the release's own go.mod, so a version bump needs no list update.
+  rmSync(join(dir, 'go.mod'), { force: true });
+  const info = JSON.parse(
+    await capture('go', ['mod', 'download', '-json', `k8s.io/kubernetes@${KUBERNETES_VERSION}`], { cwd: dir, env: goEnv() }).catch((err) => {
+      throw new Error(`k8s: cannot download k8s.io/kubernetes@${KUBERNETES_VERSION} (needs Go on PATH and the Go module proxy): ${(err as Error).message}`);
+    }),
+  ) as { GoMod: string };
+  const staging = [...readFileSync(info.GoMod, 'utf8').matchAll(/^\s*(k8s\.io\/[\w.-]+)\s+=>\s+\.\/staging\//gm)].map((m) => m[1]!);
+  if (staging.length === 0) throw new Error(`k8s: found no staging replacements in ${info.GoMod}; has the Kubernetes module layout changed?`);
+  const stagingVersion = KUBERNETES_VERSION.replace(/^v1\./, 'v0.');
+  writeFileSync(
+    join(dir, 'go.mod'),
+    `// Generated by scripts/services/k8s.ts.
+module l8.local/kube-build
+
+go 1.26.0
+
+require (
+\tk8s.io/kubernetes ${KUBERNETES_VERSION}
+\tgo.etcd.io/etcd/server/v3 ${ETCD_VERSION}
+)
+
+replace (
+${staging.map((m) => `\t${m} => ${m} ${stagingVersion}`).join('\n')}
+)
+`,
+  );
+  // Keeps kube-apiserver's packages in the module graph for `go mod tidy`.
+  writeFileSync(join(dir, 'tools.go'), `//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n`);
+  writeFileSync(
+    join(dir, 'etcd', 'main.go'),
+    `// The etcd server command, built from the etcd server module at the version Kubernetes pins.
+package main
+
+import (
+\t"os"
+
+\t"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+`,
+  );
+  await go(['mod', 'tidy']);
+  const pkg = 'k8s.io/component-base/version';
+  const [major, minor] = KUBERNETES_VERSION.slice(1).split('.');
+  const ldflags = [
+    '-s -w',
+    // What `kubectl version` and /version report; without these it says v0.0.0-master.
+    `-X ${pkg}.gitVersion=${KUBERNETES_VERSION}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+  ].join(' ');
+  const staged = join(dir, 'out');
+  rmSync(staged, { recursive: true, force: true });
+  mkdirSync(staged);
+  // One `go build` for both, so the two share the compile of their common dependencies.
+  await go(['build', '-buildvcs=false', '-ldflags', ldflags, '-o', staged + '/', './etcd', 'k8s.io/kubernetes/cmd/kube-apiserver']);
+  mkdirSync(binDir(), { recursive: true });
+  renameSync(join(staged, 'etcd'), out.etcd);
+  renameSync(join(staged, 'kube-apiserver'), out.apiserver);
+  return out;
+}
+
+/** Token file, service-account key pair; made once and kept so kubeconfigs stay valid across restarts. */
+function ensureCredentials(): { token: string; tokenFile: string; saKey: string; saPub: string } {
+  const dir = k8sDir();
+  const tokenFile = join(dir, 'tokens.csv');
+  const saKey = join(dir, 'sa.key');
+  const saPub = join(dir, 'sa.pub');
+  if (!existsSync(tokenFile)) {
+    const token = randomBytes(24).toString('hex');
+    // token,user,uid,"groups": system:masters bypasses RBAC, as a cluster admin does.
+    writeFileSync(tokenFile, `${token},${ADMIN_USER},${ADMIN_USER},"system:masters"\n`, { mode: 0o600 });
+  }
+  if (!existsSync(saKey) || !existsSync(saPub)) {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    writeFileSync(saKey, privateKey, { mode: 0o600 });
+    writeFileSync(saPub, publicKey);
+  }
+  chmodSync(tokenFile, 0o600);
+  const token = readFileSync(tokenFile, 'utf8').split(',')[0]!.trim();
+  return { token, tokenFile, saKey, saPub };
+}
+
+function httpsGet(url: string, ca: string, token: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export async function etcdHealthy(port: number): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(3000) });
+  const body = (await res.json()) as { health?: string; reason?: string };
+  if (body.health !== 'true') throw new Error(`etcd /health says ${JSON.stringify(body)}`);
+}
+
+/** GET /readyz with the admin token, verifying the serving certificate. */
+export async function apiserverReady(env: Pick<K8sEnv, 'server' | 'token' | 'ca'>): Promise<void> {
+  if (!existsSync(env.ca)) throw new Error(`${env.ca} does not exist yet`);
+  const { status, body } = await httpsGet(`${env.server}/readyz`, readFileSync(env.ca, 'utf8'), env.token);
+  if (status !== 200) throw new Error(`${env.server}/readyz answered ${status}: ${body.trim().split('\n').slice(-5).join(' | ')}`);
+}
+
+function writeKubeconfig(env: K8sEnv): void {
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'l8', cluster: { server: env.server, 'certificate-authority-data': readFileSync(env.ca).toString('base64') } }],
+    users: [{ name: ADMIN_USER, user: { token: env.token } }],
+    contexts: [{ name: 'l8', context: { cluster: 'l8', user: ADMIN_USER, namespace: 'default' } }],
+    'current-context': 'l8',
+  };
+  writeFileSync(env.kubeconfig, `# Written by scripts/services/k8s.ts for the apiserver of \`npm run services:up\`.\n${stringify(config)}`, { mode: 0o600 });
+}
+
+export function k8sPids(): { etcd?: number; apiserver?: number } {
+  return { etcd: runningPid(ETCD.name, ETCD.marker), apiserver: runningPid(APISERVER.name, APISERVER.marker) };
+}
+
+function k8sEnvFor(p: Ports, token: string): K8sEnv {
+  return {
+    kubeconfig: kubeconfigPath(),
+    server: `https://127.0.0.1:${p.apiserver}`,
+    token,
+    ca: servingCert(),
+    etcd: `http://127.0.0.1:${p.etcd}`,
+  };
+}
+
+async function startEtcd(p: Ports): Promise<void> {
+  if (k8sPids().etcd !== undefined) return;
+  const { etcd } = await ensureKubeBinaries();
+  await assertPortFree(p.etcd, 'etcd', 'L8_ETCD_PORT');
+  await assertPortFree(p.etcdPeer, 'etcd peer', 'L8_ETCD_PEER_PORT');
+  const client = `http://127.0.0.1:${p.etcd}`;
+  const peer = `http://127.0.0.1:${p.etcdPeer}`;
+  const pid = startDaemon({
+    name: ETCD.name,
+    command: etcd,
+    args: [
+      '--name=l8',
+      `--data-dir=${join(k8sDir(), 'etcd')}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=l8=${peer}`,
+      // Test data: durability against power loss is not worth an fsync per write.
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ],
+    cwd: k8sDir(),
+    logFile: etcdLog(),
+    marker: ETCD.marker,
+  });
+  await waitFor(`etcd on ${client}`, 30_000, async () => (await etcdHealthy(p.etcd), true), {
+    alive: () => k8sPids().etcd === pid,
+    logFile: etcdLog(),
+  });
+}
+
+async function startApiserver(p: Ports, creds: ReturnType<typeof ensureCredentials>): Promise<void> {
+  const env = k8sEnvFor(p, creds.token);
+  if (k8sPids().apiserver !== undefined) return;
+  const { apiserver } = await ensureKubeBinaries();
+  await assertPortFree(p.apiserver, 'kube-apiserver', 'L8_KUBE_APISERVER_PORT');
+  mkdirSync(pkiDir(), { recursive: true });
+  const pid = startDaemon({
+    name: APISERVER.name,
+    command: apiserver,
+    args: [
+      `--etcd-servers=${env.etcd}`,
+      // With no --tls-cert-file it makes a self-signed certificate for 127.0.0.1 here, once.
+      `--cert-dir=${pkiDir()}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${p.apiserver}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${creds.saPub}`,
+      `--service-account-signing-key-file=${creds.saKey}`,
+      `--token-auth-file=${creds.tokenFile}`,
+      '--authorization-mode=RBAC',
+      '--allow-privileged=true',
+      // Without a controller-manager no namespace gets its "default" ServiceAccount, and
+      // this admission plugin would then reject every Pod.
+      '--disable-admission-plugins=ServiceAccount',
+      '--profiling=false',
+    ],
+    cwd: k8sDir(),
+    logFile: apiserverLog(),
+    marker: APISERVER.marker,
+  });
+  await waitFor(`kube-apiserver on ${env.server}`, 120_000, async () => (await apiserverReady(env), true), {
+    alive: () => k8sPids().apiserver === pid,
+    logFile: apiserverLog(),
+  });
+}
+
+/** Starts etcd and kube-apiserver unless ours run; resolves once /readyz is 200 for the admin token. */
+export async function startK8s(): Promise<K8sEnv> {
+  return withLock(async () => {
+    const p = ports();
+    await ensureKubeBinaries();
+    const creds = ensureCredentials();
+    await startEtcd(p);
+    await startApiserver(p, creds);
+    const env = k8sEnvFor(p, creds.token);
+    await apiserverReady(env);
+    writeKubeconfig(env);
+    updateServicesEnv('k8s', env);
+    return env;
+  });
+}
+
+export async function stopK8s(): Promise<boolean> {
+  return withLock(async () => {
+    const a = await stopDaemon(APISERVER.name, APISERVER.marker, 20_000);
+    const e = await stopDaemon(ETCD.name, ETCD.marker, 10_000);
+    return a || e;
+  });
+}
+
+export async function k8sStatus(): Promise<{ pid?: number; healthy: boolean; detail: string }> {
+  const pids = k8sPids();
+  if (pids.etcd === undefined && pids.apiserver === undefined) return { healthy: false, detail: 'not running' };
+  const env = readServicesEnv().k8s;
+  const problems: string[] = [];
+  if (pids.etcd === undefined) problems.push('etcd is not running');
+  if (pids.apiserver === undefined) problems.push('kube-apiserver is not running');
+  if (env && pids.apiserver !== undefined) {
+    try {
+      await apiserverReady(env);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  return {
+    pid: pids.apiserver,
+    healthy: problems.length === 0 && env !== undefined,
+    detail: problems.length ? problems.join('; ') : `${env?.server} (etcd pid ${pids.etcd}, kubeconfig ${kubeconfigPath()})`,
+  };
+}
