@@ -5,7 +5,7 @@
 // the active one.
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256 } from '../host/compiled-module.ts';
+import { sha256 } from '../host/module-forms.ts';
 import { L8Error } from '../host/errors.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { FUNCTION_NAME, manifestInput, manifestKey, parseManifest, type Manifest } from './manifest.ts';

@@ -63,3 +63,11 @@ export interface CallContext {
   /** Set when the call was abandoned (timeout): the guest is unwound at its next host call. */
   cancelled: boolean;
 }
+
+/** Thrown into a guest whose request was abandoned, to unwind it at its next host call. */
+export class CallCancelled extends Error {
+  constructor() {
+    super('the request was abandoned (timed out) while the function was waiting for a host call');
+    this.name = 'CallCancelled';
+  }
+}

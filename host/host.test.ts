@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CapabilityError, type CallContext, type HostServices } from './call-context.ts';
-import { compileModule, type CompiledModule } from './compiled-module.ts';
+import { CoreCompiled } from './core/core-form.ts';
+import { checkModule } from './core/module-check.ts';
 import { L8Error } from './errors.ts';
 import { LoadedFunction, type FunctionLimits } from './loaded-function.ts';
-import { checkModule } from './module-check.ts';
 
 const { parse } = (await import('@bytecodealliance/jco')) as { parse: (wat: string) => Promise<Uint8Array> };
 const probeWat = readFileSync(new URL('../test/fixtures/probe.wat', import.meta.url), 'utf8');
@@ -57,11 +57,11 @@ const request = (path: string, body = '') => ({
 });
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-let compiled: CompiledModule;
+let compiled: CoreCompiled;
 let bytes: Uint8Array;
 beforeAll(async () => {
   bytes = await parse(probeWat);
-  compiled = compileModule(bytes, 64);
+  compiled = new CoreCompiled(bytes, { maxMemoryPages: 64, sha256: 'probe' });
 });
 
 describe('module check', () => {
@@ -88,7 +88,7 @@ describe('module check', () => {
 
 describe('calls', () => {
   it('echoes headers and body', async () => {
-    const fn = new LoadedFunction('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const fn = await LoadedFunction.load('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
     const res = await fn.handleHttp(ctx(), request('/echo', 'héllo'));
     expect(res.status).toBe(200);
     expect(res.headers).toEqual([['x-test', 'yes']]);
@@ -96,16 +96,16 @@ describe('calls', () => {
   });
 
   it('starts every request from fresh state, or keeps it in reuse mode', async () => {
-    const fresh = new LoadedFunction('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const fresh = await LoadedFunction.load('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
     for (let i = 0; i < 3; i++) expect(text((await fresh.handleHttp(ctx(), request('/count'))).body)).toBe('1');
-    const warm = new LoadedFunction('probe', 1, compiled, limits({ reuse: true }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const warm = await LoadedFunction.load('probe', 1, compiled, limits({ reuse: true }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
     const answers = [];
     for (let i = 0; i < 3; i++) answers.push(text((await warm.handleHttp(ctx(), request('/count'))).body));
     expect(answers).toEqual(['1', '2', '3']);
   });
 
   it('suspends on async host calls and writes option/result values', async () => {
-    const fn = new LoadedFunction('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const fn = await LoadedFunction.load('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
     const [hit, miss, broken] = await Promise.all([
       fn.handleHttp(ctx(), request('/state', 'book1')),
       fn.handleHttp(ctx(), request('/state', 'nothing')),
@@ -117,14 +117,14 @@ describe('calls', () => {
   });
 
   it('turns a trap into an L8Error and keeps serving', async () => {
-    const fn = new LoadedFunction('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const fn = await LoadedFunction.load('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
     await expect(fn.handleHttp(ctx(), request('/trap'))).rejects.toMatchObject({ code: 'trap' });
     expect((await fn.handleHttp(ctx(), request('/echo', 'ok'))).status).toBe(200);
     expect(fn.pool.discarded).toBe(1);
   });
 
   it('stops a runaway loop at its deadline while other calls keep running', async () => {
-    const fn = new LoadedFunction('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const fn = await LoadedFunction.load('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
     const started = performance.now();
     const runaway = fn.handleHttp(ctx(150), request('/loop'));
     const meanwhile: number[] = [];
@@ -141,7 +141,7 @@ describe('calls', () => {
   });
 
   it('reports running out of memory as a memory limit error', async () => {
-    const fn = new LoadedFunction('probe', 1, compiled, limits({ memoryPages: 64 }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const fn = await LoadedFunction.load('probe', 1, compiled, limits({ memoryPages: 64 }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
     const error = await fn.handleHttp(ctx(), request('/grow')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(L8Error);
     expect((error as L8Error).code).toBe('memory_limit');
@@ -149,7 +149,7 @@ describe('calls', () => {
   });
 
   it('captures stdout and the log import as log lines', async () => {
-    const fn = new LoadedFunction('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const fn = await LoadedFunction.load('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
     logs.length = 0;
     await fn.handleHttp(ctx(), request('/print', 'line one\nline two'));
     await fn.handleHttp(ctx(), request('/write', 'from log'));
@@ -161,7 +161,7 @@ describe('calls', () => {
   });
 
   it('queues beyond maxConcurrency and refuses beyond the queue', async () => {
-    const fn = new LoadedFunction('probe', 1, compiled, limits({ maxConcurrency: 1, maxQueue: 1 }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const fn = await LoadedFunction.load('probe', 1, compiled, limits({ maxConcurrency: 1, maxQueue: 1 }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
     const calls = [0, 1, 2].map(() => fn.handleHttp(ctx(), request('/state', 'book1')).then((r) => r.status, (e: L8Error) => e.code));
     expect(await Promise.all(calls)).toEqual([200, 200, 'overloaded']);
   });

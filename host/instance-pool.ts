@@ -2,7 +2,7 @@
 // at most `maxQueue` callers wait for one, and waiting ends at the caller's deadline.
 // An instance that trapped, timed out or outgrew its snapshot is discarded, never reused.
 import { L8Error } from './errors.ts';
-import type { FunctionInstance } from './function-instance.ts';
+import type { GuestInstance } from './guest-instance.ts';
 
 export interface PoolLimits {
   maxInstances: number;
@@ -12,13 +12,13 @@ export interface PoolLimits {
 }
 
 interface Waiter {
-  resolve: (instance: FunctionInstance) => void;
+  resolve: (instance: GuestInstance) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 }
 
 export class InstancePool {
-  private readonly idle: FunctionInstance[] = [];
+  private readonly idle: GuestInstance[] = [];
   private readonly waiters: Waiter[] = [];
   private live = 0;
   private closed = false;
@@ -26,11 +26,11 @@ export class InstancePool {
   created = 0;
   /** Instances thrown away (trap, timeout, grown memory). */
   discarded = 0;
-  private readonly create: () => FunctionInstance;
+  private readonly create: () => GuestInstance | Promise<GuestInstance>;
   private readonly limits: PoolLimits;
   private readonly describe: string;
 
-  constructor(create: () => FunctionInstance, limits: PoolLimits, describe: string) {
+  constructor(create: () => GuestInstance | Promise<GuestInstance>, limits: PoolLimits, describe: string) {
     this.create = create;
     this.limits = limits;
     this.describe = describe;
@@ -41,14 +41,13 @@ export class InstancePool {
   }
 
   /** An instance for one call, waiting until `deadline` (performance.now() clock) at most. */
-  acquire(deadline: number): Promise<FunctionInstance> | FunctionInstance {
-    if (this.closed) throw new L8Error('unavailable', `${this.describe} is being replaced; retry the request`, { retryAfter: 1 });
+  async acquire(deadline: number): Promise<GuestInstance> {
     const ready = this.idle.pop();
     if (ready) return ready;
     if (this.live < this.limits.maxInstances) {
       this.live++;
       try {
-        const instance = this.create();
+        const instance = await this.create();
         this.created++;
         return instance;
       } catch (error) {
@@ -77,7 +76,7 @@ export class InstancePool {
   }
 
   /** Returns an instance after a call. `healthy` false (or a failed reset) discards it. */
-  release(instance: FunctionInstance, healthy: boolean): void {
+  release(instance: GuestInstance, healthy: boolean): void {
     if (!healthy || this.closed || !instance.reset()) {
       this.discard();
       return;
@@ -102,24 +101,29 @@ export class InstancePool {
     const waiter = this.waiters.shift();
     if (!waiter) return;
     clearTimeout(waiter.timer);
-    try {
-      const instance = this.create();
-      this.live++;
-      this.created++;
-      waiter.resolve(instance);
-    } catch (error) {
-      waiter.reject(error as Error);
-    }
+    this.live++;
+    Promise.resolve()
+      .then(() => this.create())
+      .then(
+        (instance) => {
+          this.created++;
+          waiter.resolve(instance);
+        },
+        (error: Error) => {
+          this.live--;
+          waiter.reject(error);
+        },
+      );
   }
 
-  /** Stops handing out instances and drops the idle ones (busy ones finish their call). */
+  /**
+   * Retires the pool when its version is replaced: idle instances are dropped and
+   * instances coming back are discarded, but callers that already hold or wait for an
+   * instance of this version are still served by it (they started on it).
+   */
   close(): void {
     this.closed = true;
     this.live -= this.idle.length;
     this.idle.length = 0;
-    for (const waiter of this.waiters.splice(0)) {
-      clearTimeout(waiter.timer);
-      waiter.reject(new L8Error('unavailable', `${this.describe} was removed while the request waited`, { retryAfter: 1 }));
-    }
   }
 }

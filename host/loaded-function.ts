@@ -1,13 +1,11 @@
 // A function version ready to run: its compiled module, its instance pool and its
 // limits. Every call gets a deadline; traps, timeouts and out-of-memory become L8Errors
 // that name the function and say what to change, and the instance involved is discarded.
-import type { CallContext, GuestMessage, GuestRequest, GuestResponse } from './call-context.ts';
-import type { CompiledModule } from './compiled-module.ts';
+import { CallCancelled, type CallContext, type GuestMessage, type GuestRequest, type GuestResponse } from './call-context.ts';
 import { L8Error, toL8Error } from './errors.ts';
-import { FunctionInstance, type InstanceOptions } from './function-instance.ts';
+import type { CompiledFunction, GuestInstance, InitOutput, InstanceOptions } from './guest-instance.ts';
 import { AbiViolation } from './guest-memory.ts';
 import { InstancePool } from './instance-pool.ts';
-import { CallCancelled } from './linker.ts';
 import { ProcExit } from './wasi-preview1.ts';
 
 export interface FunctionLimits {
@@ -26,52 +24,54 @@ export interface HostTuning {
 
 export const DEFAULT_TUNING: HostTuning = { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 8 };
 
-export type InitOutput = (stream: 'stdout' | 'stderr', line: string) => void;
-
 export class LoadedFunction {
   readonly name: string;
   readonly version: number;
-  readonly compiled: CompiledModule;
+  readonly compiled: CompiledFunction;
   readonly limits: FunctionLimits;
   readonly pool: InstancePool;
-  /** Milliseconds the first instantiation (with _initialize) took. */
-  readonly instantiateMillis: number;
+  /** Milliseconds the first instantiation (with initialisation) took. */
+  instantiateMillis = 0;
 
-  constructor(name: string, version: number, compiled: CompiledModule, limits: FunctionLimits, tuning: HostTuning, initOutput: InitOutput) {
+  /** Use LoadedFunction.load(), which also makes the first instance. */
+  private constructor(name: string, version: number, compiled: CompiledFunction, limits: FunctionLimits, tuning: HostTuning, initOutput: InitOutput) {
     this.name = name;
     this.version = version;
     this.compiled = compiled;
     this.limits = limits;
     const options: InstanceOptions = { reuse: limits.reuse, fuelQuantum: tuning.fuelQuantum, sliceMs: tuning.sliceMs };
-    const create = () => {
-      const instance = new FunctionInstance(compiled, options);
-      instance.initialize(compiled, initOutput);
-      return instance;
-    };
+    const create = () => compiled.instantiate(options, initOutput);
     this.pool = new InstancePool(create, {
       maxInstances: limits.maxConcurrency,
       maxQueue: limits.maxQueue,
       maxIdle: limits.reuse ? limits.maxConcurrency : tuning.maxIdle,
     }, `function "${name}"`);
-    // Instantiate once now, so a module whose initialisation fails is refused at deploy
-    // time, and the first request does not pay for it.
+  }
+
+  /**
+   * Loads a compiled function and instantiates it once, so a module whose
+   * initialisation fails is refused at deploy time and the first request does not pay.
+   */
+  static async load(name: string, version: number, compiled: CompiledFunction, limits: FunctionLimits, tuning: HostTuning, initOutput: InitOutput): Promise<LoadedFunction> {
+    const fn = new LoadedFunction(name, version, compiled, limits, tuning, initOutput);
     const started = performance.now();
-    let first: FunctionInstance;
+    let first: GuestInstance;
     try {
-      first = this.pool.acquire(performance.now() + 1000) as FunctionInstance;
+      first = await fn.pool.acquire(performance.now() + 30_000);
     } catch (error) {
       throw new L8Error('invalid_module', `function "${name}" failed to initialise: ${(error as Error).message}`, { cause: error });
     }
-    this.instantiateMillis = performance.now() - started;
-    this.pool.release(first, true);
+    fn.instantiateMillis = performance.now() - started;
+    fn.pool.release(first, true);
+    return fn;
   }
 
   get hasHttpHandler(): boolean {
-    return this.compiled.checked.handle !== null;
+    return this.compiled.hasHttpHandler;
   }
 
   get hasSubscriber(): boolean {
-    return this.compiled.checked.onMessage !== null;
+    return this.compiled.hasSubscriber;
   }
 
   handleHttp(ctx: CallContext, request: GuestRequest): Promise<GuestResponse> {
@@ -83,9 +83,8 @@ export class LoadedFunction {
     return this.run(ctx, (instance) => instance.deliver(ctx, message));
   }
 
-  private async run<T>(ctx: CallContext, call: (instance: FunctionInstance) => Promise<T>): Promise<T> {
-    const acquired = this.pool.acquire(ctx.deadline);
-    const instance = acquired instanceof Promise ? await acquired : acquired;
+  private async run<T>(ctx: CallContext, call: (instance: GuestInstance) => Promise<T>): Promise<T> {
+    const instance = await this.pool.acquire(ctx.deadline);
     let healthy = false;
     let timer: NodeJS.Timeout | undefined;
     const guest = call(instance);
@@ -108,7 +107,7 @@ export class LoadedFunction {
     }
   }
 
-  private classify(error: unknown, instance: FunctionInstance): L8Error {
+  private classify(error: unknown, instance: GuestInstance): L8Error {
     if (error instanceof L8Error) return error;
     const fn = `function "${this.name}"`;
     if (error instanceof CallCancelled) {

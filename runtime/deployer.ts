@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { L8Error } from '../host/errors.ts';
-import { checkModule } from '../host/module-check.ts';
+import { checkBinary } from '../host/module-forms.ts';
 import { parseManifest, type Manifest } from '../functions/manifest.ts';
 import type { FunctionRegistry, FunctionVersion } from '../functions/registry.ts';
 import type { FunctionTable } from './function-table.ts';
@@ -28,7 +28,7 @@ export class Deployer {
 
   /** Checks a module against the ABI and stores it; returns its sha256. */
   async upload(bytes: Uint8Array): Promise<string> {
-    checkModule(bytes);
+    await checkBinary(bytes);
     return this.registry.putModule(bytes);
   }
 

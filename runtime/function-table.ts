@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { LOG_LEVELS, type LogLevel } from '../host/abi.ts';
 import type { CallContext, GuestMessage, GuestRequest, GuestResponse, HostServices, OutputSource } from '../host/call-context.ts';
 import { CapabilityError } from '../host/call-context.ts';
-import { ModuleCache } from '../host/compiled-module.ts';
+import { ModuleCache } from '../host/module-forms.ts';
 import { L8Error } from '../host/errors.ts';
 import { DEFAULT_TUNING, LoadedFunction, type FunctionLimits, type HostTuning } from '../host/loaded-function.ts';
 import type { Manifest, Route } from '../functions/manifest.ts';
@@ -116,15 +116,15 @@ export class FunctionTable implements FunctionCaller {
     }
     const bytes = await this.options.registry.readModule(version.sha256);
     const limits = this.limitsFor(version.manifest);
-    const compiled = this.modules.get(bytes, limits.memoryPages, version.sha256);
+    const compiled = await this.modules.get(bytes, limits.memoryPages, version.sha256);
     const manifest = version.manifest;
-    if (manifest.routes.length > 0 && !compiled.checked.handle) {
+    if (manifest.routes.length > 0 && !compiled.hasHttpHandler) {
       throw new L8Error('invalid_module', `function "${name}" declares routes but its module exports no HTTP handler (l8:faas/http-handler#handle)`);
     }
-    if (manifest.subscriptions.length > 0 && !compiled.checked.onMessage) {
+    if (manifest.subscriptions.length > 0 && !compiled.hasSubscriber) {
       throw new L8Error('invalid_module', `function "${name}" declares subscriptions but its module exports no subscriber (l8:faas/subscriber#on-message)`);
     }
-    const loaded = new LoadedFunction(name, version.version, compiled, limits, this.tuning, (stream, line) =>
+    const loaded = await LoadedFunction.load(name, version.version, compiled, limits, this.tuning, (stream, line) =>
       this.log(name, 'init', stream === 'stdout' ? 'info' : 'warn', line, stream),
     );
     const next: ActiveFunction = {

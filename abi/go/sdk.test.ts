@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build, functions } from '../../examples/tinygo/build.ts';
-import { checkModule } from '../../host/module-check.ts';
+import { checkModule } from '../../host/core/module-check.ts';
 import { loadRuntimeConfig } from '../../runtime/config.ts';
 import { startRuntime, type Runtime } from '../../runtime/runtime.ts';
 

@@ -54,7 +54,13 @@ export async function buildRust(): Promise<Uint8Array> {
   const sourceFile = path.join(here, 'rust/corpus.rs');
   const source = await readFile(sourceFile, 'utf8');
   const args = ['--target', 'wasm32-wasi', '--crate-type', 'cdylib', '-O', '-C', 'strip=debuginfo', '--edition', '2021'];
-  return cached(`${RUSTC} ${args.join(' ')}\n${source}`, async (outFile) => {
+  let version = RUSTC;
+  try {
+    version = (await run(RUSTC, ['--version'])).stdout.trim();
+  } catch {
+    // Reported by the build below, with how to install it.
+  }
+  return cached(`${version} ${args.join(' ')}\n${source}`, async (outFile) => {
     try {
       await run(RUSTC, [...args, '-o', outFile, sourceFile], { maxBuffer: 16 << 20 });
     } catch (error) {

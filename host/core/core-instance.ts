@@ -2,20 +2,12 @@
 // `_initialize` the instance's memory and mutable globals are snapshotted; `reset()`
 // puts them back so the next request sees exactly the state a fresh instance would,
 // without paying for a new instantiation.
-import type { CallContext, GuestMessage, GuestRequest, GuestResponse } from './call-context.ts';
-import type { CompiledModule } from './compiled-module.ts';
-import { AbiViolation, GuestMemory } from './guest-memory.ts';
+import type { CallContext, GuestMessage, GuestRequest, GuestResponse } from '../call-context.ts';
+import type { GuestInstance, InitOutput, InstanceOptions } from '../guest-instance.ts';
+import { AbiViolation, GuestMemory } from '../guest-memory.ts';
+import { WasiPreview1 } from '../wasi-preview1.ts';
+import type { CoreCompiled } from './core-form.ts';
 import { linkImports, type InstanceSlot } from './linker.ts';
-import { WasiPreview1 } from './wasi-preview1.ts';
-
-export interface InstanceOptions {
-  /** Keep guest state between calls instead of restoring the snapshot. */
-  reuse: boolean;
-  /** Loop iterations between interruption checks. */
-  fuelQuantum: number;
-  /** A guest that runs longer than this without waiting lets other requests run. */
-  sliceMs: number;
-}
 
 /**
  * Fuel given to calls the host makes outside of a promising (JSPI) frame — `_initialize`,
@@ -29,7 +21,7 @@ const parkForever = () => new Promise<number>(() => {});
 
 type Export = (...args: number[]) => number;
 
-export class FunctionInstance {
+export class CoreInstance implements GuestInstance {
   readonly slot: InstanceSlot = { ctx: null, memory: null };
   /** Calls served by this instance. */
   uses = 0;
@@ -44,10 +36,11 @@ export class FunctionInstance {
   private readonly postHandle: Export | null;
   private readonly postMessage: Export | null;
   private readonly exports: Record<string, unknown>;
+  private readonly hasInitialize: boolean;
   private snapshot: { memory: Uint8Array; globals: unknown[] } | null = null;
   private sliceStart = 0;
 
-  constructor(compiled: CompiledModule, options: InstanceOptions) {
+  constructor(compiled: CoreCompiled, options: InstanceOptions) {
     this.options = options;
     this.memoryLimitBytes = compiled.instrumented.memory.maximumPages * 65536;
     const { interruptImport } = compiled.instrumented;
@@ -58,6 +51,7 @@ export class FunctionInstance {
     const instance = new WebAssembly.Instance(compiled.module, imports);
     const exports = instance.exports as Record<string, unknown>;
     this.exports = exports;
+    this.hasInitialize = compiled.checked.hasInitialize;
     this.fuel = compiled.instrumented.fuelGlobal ? (exports[compiled.instrumented.fuelGlobal] as WebAssembly.Global) : null;
     this.globals = compiled.instrumented.globals.map((g) => exports[g.exportName] as WebAssembly.Global);
     const realloc = exports.cabi_realloc as Export;
@@ -72,10 +66,10 @@ export class FunctionInstance {
   }
 
   /** Runs `_initialize` (when exported) and takes the snapshot every request starts from. */
-  initialize(compiled: CompiledModule, output: (stream: 'stdout' | 'stderr', line: string) => void): void {
+  initialize(output: InitOutput): void {
     this.wasi.beginCall(output);
     try {
-      if (compiled.checked.hasInitialize) {
+      if (this.hasInitialize) {
         const init = this.exports._initialize as () => void;
         this.unsuspendable(() => init());
       }

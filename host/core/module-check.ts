@@ -12,10 +12,10 @@ import {
   parseImportModule,
   type AbiExport,
   type AbiImport,
-} from './abi.ts';
-import { L8Error } from './errors.ts';
-import { WASI_MODULE, isWasiFunction } from './wasi-preview1.ts';
-import { binaryKind, formatSignature, functionSignatures, sameSignature } from './wasm-sections.ts';
+} from '../abi.ts';
+import { L8Error } from '../errors.ts';
+import { WASI_MODULE, isWasiFunction } from '../wasi-preview1.ts';
+import { binaryKind, formatSignature, functionSignatures, sameSignature } from '../wasm-sections.ts';
 
 export interface LinkedImport {
   module: string;

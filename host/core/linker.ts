@@ -3,24 +3,16 @@
 // current request, and write the canonical result back through cabi_realloc. Imports
 // that wait for I/O are wrapped in WebAssembly.Suspending (JSPI): the guest blocks, the
 // event loop does not.
-import { ERROR_CODES, LOG_LEVELS, type AbiImport, type ErrorCode } from './abi.ts';
-import { CapabilityError, type CallContext } from './call-context.ts';
-import { AbiViolation, type GuestMemory } from './guest-memory.ts';
+import { ERROR_CODES, LOG_LEVELS, type AbiImport, type ErrorCode } from '../abi.ts';
+import { CallCancelled, CapabilityError, type CallContext } from '../call-context.ts';
+import { AbiViolation, type GuestMemory } from '../guest-memory.ts';
+import { WASI_MODULE, type WasiPreview1 } from '../wasi-preview1.ts';
 import type { CheckedModule } from './module-check.ts';
-import { WASI_MODULE, type WasiPreview1 } from './wasi-preview1.ts';
 
 /** The mutable link between a pooled instance and the request it serves. */
 export interface InstanceSlot {
   ctx: CallContext | null;
   memory: GuestMemory | null;
-}
-
-/** Thrown into a guest whose request was abandoned, to unwind it. */
-export class CallCancelled extends Error {
-  constructor() {
-    super('the request was abandoned (timed out) while the function was waiting for a host call');
-    this.name = 'CallCancelled';
-  }
 }
 
 function current(slot: InstanceSlot): { ctx: CallContext; mem: GuestMemory } {
