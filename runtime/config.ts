@@ -46,6 +46,8 @@ export interface RuntimeConfig {
   components: Record<CapabilityKind, Record<string, ComponentSpec>>;
   /** Where relative paths in component settings are resolved from. */
   baseDir: string;
+  /** Sections of the config file that belong to extensions, by their configKey. */
+  extensions: Record<string, unknown>;
 }
 
 export const DEFAULT_LIMITS: DefaultLimits = {
@@ -113,7 +115,7 @@ function port(value: unknown, where: string): number {
 }
 
 /** Loads the config file (if any), applies env fallbacks and flags, fills defaults. */
-export function loadRuntimeConfig(path: string | undefined, overrides: ConfigOverrides = {}, env = process.env): RuntimeConfig {
+export function loadRuntimeConfig(path: string | undefined, overrides: ConfigOverrides = {}, env = process.env, extensionKeys: string[] = []): RuntimeConfig {
   let raw: Record<string, unknown> = {};
   let baseDir = process.cwd();
   if (path) {
@@ -132,7 +134,7 @@ export function loadRuntimeConfig(path: string | undefined, overrides: ConfigOve
     raw = expandEnv(raw, env, path) as Record<string, unknown>;
     baseDir = dirname(resolve(path));
   }
-  const known = ['host', 'port', 'adminHost', 'adminPort', 'dataDir', 'workers', 'logLevel', 'limits', 'delivery', 'components'];
+  const known = ['host', 'port', 'adminHost', 'adminPort', 'dataDir', 'workers', 'logLevel', 'limits', 'delivery', 'components', ...extensionKeys];
   for (const key of Object.keys(raw)) {
     if (!known.includes(key)) fail(path ?? '', `unknown field "${key}" (known: ${known.join(', ')})`);
   }
@@ -183,5 +185,6 @@ export function loadRuntimeConfig(path: string | undefined, overrides: ConfigOve
     delivery,
     components,
     baseDir,
+    extensions: Object.fromEntries(extensionKeys.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])),
   };
 }

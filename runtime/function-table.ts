@@ -3,6 +3,7 @@
 // version swaps one map entry and the router at once; requests already running keep the
 // version (and instance) they started on.
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import FindMyWay from 'find-my-way';
 import type { Logger } from 'pino';
 import { LOG_LEVELS, type LogLevel } from '../host/abi.ts';
@@ -62,7 +63,7 @@ export interface FunctionTableOptions {
 export class FunctionTable implements FunctionCaller {
   private readonly active = new Map<string, ActiveFunction>();
   private router: Router = FindMyWay();
-  private readonly modules = new ModuleCache();
+  private readonly modules: ModuleCache;
   private readonly options: FunctionTableOptions;
   private readonly tuning: HostTuning;
   private readonly listeners = new Set<() => void>();
@@ -70,6 +71,8 @@ export class FunctionTable implements FunctionCaller {
   constructor(options: FunctionTableOptions) {
     this.options = options;
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
+    // Forms that transform modules expensively (components) cache their output here.
+    this.modules = new ModuleCache(join(options.registry.dataDir, 'cache'));
   }
 
   /** Called after every change of the active set (subscriptions follow it). */

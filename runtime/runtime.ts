@@ -8,6 +8,7 @@ import { ensureAdminToken } from './admin/token.ts';
 import { ComponentSet } from './components.ts';
 import type { RuntimeConfig } from './config.ts';
 import { Deployer } from './deployer.ts';
+import { EXTENSIONS } from './extensions.ts';
 import { FunctionTable } from './function-table.ts';
 import { createServer, urlOf } from './http-server.ts';
 import { FunctionLogs } from './logs.ts';
@@ -18,6 +19,8 @@ export interface RuntimeOptions {
   /** App files deployed at start (idempotent). */
   apps?: string[];
   logger?: Logger;
+  /** Values of extension flags given to `l8 serve`. */
+  flags?: Record<string, unknown>;
 }
 
 export interface Runtime {
@@ -31,6 +34,8 @@ export interface Runtime {
   /** Bound addresses (port 0 in the config picks a free one). */
   httpUrl: string;
   adminUrl: string;
+  /** Addresses of extension listeners, by name. */
+  urls: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -84,9 +89,19 @@ export async function startRuntime(config: RuntimeConfig, options: RuntimeOption
       adminToken,
       httpUrl: urlOf(http, config.host),
       adminUrl: urlOf(admin, config.adminHost),
+      urls: {},
       close: cleanup,
     };
-    logger.info({ http: runtime.httpUrl, admin: runtime.adminUrl, dataDir: config.dataDir, functions: table.list().map((f) => f.name) }, 'L8 runtime is serving');
+    for (const extension of EXTENSIONS) {
+      if (!extension.start) continue;
+      const flags = Object.fromEntries(Object.keys(extension.flags ?? {}).map((f) => [f, options.flags?.[f]]));
+      const config = extension.configKey ? runtime.config.extensions[extension.configKey] : undefined;
+      const started = await extension.start(runtime, { flags, config });
+      if (!started) continue;
+      cleanups.push(() => started.stop());
+      Object.assign(runtime.urls, started.urls);
+    }
+    logger.info({ http: runtime.httpUrl, admin: runtime.adminUrl, ...runtime.urls, dataDir: config.dataDir, functions: table.list().map((f) => f.name) }, 'L8 runtime is serving');
     return runtime;
   } catch (error) {
     await cleanup();

@@ -6,6 +6,7 @@ import { L8Error } from '../../host/errors.ts';
 import { manifestInput, parseManifest, type Manifest } from '../../functions/manifest.ts';
 import { loadRuntimeConfig } from '../config.ts';
 import { readAppFile, readModuleFile } from '../deployer.ts';
+import { EXTENSIONS } from '../extensions.ts';
 import { startRuntime } from '../runtime.ts';
 import { AdminClient } from './admin-client.ts';
 
@@ -69,13 +70,34 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
-type Flags = ReturnType<typeof parse>['values'];
+type Flags = ReturnType<typeof parseBuiltIn>['values'];
 
-function parse(args: string[]) {
+function parseBuiltIn(args: string[]) {
+  return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+}
+
+/** Built-in flags plus the `l8 serve` flags extensions add. */
+function parse(args: string[]): { values: Flags & Record<string, unknown>; positionals: string[] } {
   // `--config KEY=VALUE` on deploy means a literal value; on serve it is the config file.
   const deploy = args[0] === 'deploy';
   const rewritten = deploy ? args.map((a) => (a === '--config' ? '--config-value' : a)) : args;
-  return parseArgs({ args: rewritten, options: OPTIONS, allowPositionals: true, strict: true });
+  const options: ParseArgsConfig['options'] = { ...OPTIONS };
+  for (const extension of EXTENSIONS) {
+    for (const [name, flag] of Object.entries(extension.flags ?? {})) options[name] = { type: flag.type, multiple: flag.multiple };
+  }
+  return parseArgs({ args: rewritten, options, allowPositionals: true, strict: true }) as { values: Flags & Record<string, unknown>; positionals: string[] };
+}
+
+function extensionHelp(): string {
+  const lines: string[] = [];
+  for (const extension of EXTENSIONS) {
+    for (const command of Object.values(extension.commands ?? {})) lines.push(`  ${command.usage}`);
+  }
+  const flags: string[] = [];
+  for (const extension of EXTENSIONS) {
+    for (const [name, flag] of Object.entries(extension.flags ?? {})) flags.push(`  --${name}${flag.type === 'string' ? ' VALUE' : ''}`.padEnd(30) + ` ${flag.help}`);
+  }
+  return [lines.length ? `More commands:\n${lines.join('\n')}` : '', flags.length ? `More serve flags:\n${flags.join('\n')}` : ''].filter(Boolean).join('\n\n');
 }
 
 const int = (value: string | undefined, flag: string): number | undefined => {
@@ -137,7 +159,8 @@ function client(flags: Flags): AdminClient {
   return AdminClient.fromEnvironment({ adminUrl: flags['admin-url'], dataDir: flags['data-dir'] });
 }
 
-async function serve(flags: Flags): Promise<number> {
+async function serve(flags: Flags & Record<string, unknown>): Promise<number> {
+  const extensionKeys = EXTENSIONS.flatMap((e) => (e.configKey ? [e.configKey] : []));
   const config = loadRuntimeConfig(flags.config ?? process.env.L8_CONFIG, {
     port: int(flags.port, 'port'),
     adminPort: int(flags['admin-port'], 'admin-port'),
@@ -146,8 +169,8 @@ async function serve(flags: Flags): Promise<number> {
     dataDir: flags['data-dir'],
     workers: int(flags.workers, 'workers'),
     logLevel: flags['log-level'],
-  });
-  const runtime = await startRuntime(config, { apps: flags.app });
+  }, process.env, extensionKeys);
+  const runtime = await startRuntime(config, { apps: flags.app, flags });
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -247,6 +270,15 @@ async function logs(name: string | undefined, flags: Flags): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const extensionCommand = EXTENSIONS.flatMap((e) => Object.entries(e.commands ?? {})).find(([name]) => name === argv[0]);
+  if (extensionCommand) {
+    try {
+      return await extensionCommand[1].run(argv.slice(1));
+    } catch (error) {
+      console.error(`l8 ${argv[0]}: ${(error as Error).message}`);
+      return 1;
+    }
+  }
   let parsed;
   try {
     parsed = parse(argv);
@@ -257,7 +289,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values: flags, positionals } = parsed;
   const [command, target] = positionals;
   if (flags.help || !command) {
-    console.log(USAGE);
+    console.log(`${USAGE}\n${extensionHelp()}`);
     return command || flags.help ? 0 : 2;
   }
   try {
