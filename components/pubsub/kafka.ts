@@ -76,7 +76,7 @@ export const KAFKA_DEFAULTS = {
   replicationFactor: -1,
   connectionTimeoutMs: 3000,
   requestTimeoutMs: 30_000,
-  publishTimeoutMs: 30_000,
+  publishTimeoutMs: 10_000,
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3000,
   redeliverMs: 100,
@@ -149,6 +149,14 @@ interface TopicInfo {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** False for broker answers that mean the same request will never succeed. */
+function retriable(error: unknown): boolean {
+  for (let e = error as { name?: string; retriable?: boolean; cause?: unknown; originalError?: unknown } | undefined; e; e = (e.cause ?? e.originalError) as typeof e) {
+    if (e.name === 'KafkaJSProtocolError' && e.retriable === false) return false;
+  }
+  return true;
+}
 
 class KafkaSubscriber implements Subscription {
   private readonly owner: KafkaPubSub;
@@ -402,6 +410,9 @@ export class KafkaPubSub implements PubSub {
       requestTimeout: this.options.requestTimeoutMs,
       logLevel: LEVELS[this.options.logLevel],
       logCreator: kafkaLogCreator(this.log),
+      // The admin client's (and the base of everyone's) retries: short, so init() reports
+      // unreachable brokers within seconds; producer and consumers set their own.
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
     };
     if (this.options.ssl) config.ssl = true;
     if (this.options.sasl) config.sasl = this.options.sasl;
@@ -418,7 +429,7 @@ export class KafkaPubSub implements PubSub {
   }
 
   async init(): Promise<void> {
-    const admin = this.client.admin({ retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 } });
+    const admin = this.client.admin();
     try {
       await admin.connect();
       await admin.describeCluster();
@@ -437,8 +448,8 @@ export class KafkaPubSub implements PubSub {
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
         createPartitioner: Partitioners.DefaultPartitioner,
-        // Retries stop in time for publishTimeoutMs to be the bound a caller sees.
-        retry: { retries: Math.max(1, Math.ceil(this.options.publishTimeoutMs / 1000)), initialRetryTime: 100, maxRetryTime: 1000 },
+        // Short inner retries: send() retries on a fresh producer until publishTimeoutMs.
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
       });
       try {
         await producer.connect();
@@ -579,55 +590,74 @@ export class KafkaPubSub implements PubSub {
     }
   }
 
+  /**
+   * Sends one batch, and again while the brokers are unreachable (a restart, a leader
+   * election), until every message in it is confirmed or its publishTimeoutMs ran out.
+   * Only errors that will not go away (message too large, not authorised) fail at once.
+   */
   private async send(batch: Pending[]): Promise<void> {
-    try {
-      const producer = await this.connectProducer();
-      // Choose each message's partition here, so each one's offset is known from the reply.
-      const groups = new Map<string, { topic: string; partition: number; items: Pending[] }>();
-      for (const pending of batch) {
-        const info = await this.ensureTopic(pending.topic);
-        const partition = this.partitioner({
-          topic: pending.topic,
-          partitionMetadata: info.partitions,
-          message: { key: pending.key, value: pending.value },
-        });
-        const id = `${pending.topic}\0${partition}`;
-        let group = groups.get(id);
-        if (!group) groups.set(id, (group = { topic: pending.topic, partition, items: [] }));
-        group.items.push(pending);
+    for (let attempt = 1; ; attempt++) {
+      const live = batch.filter((pending) => !pending.settled);
+      if (live.length === 0) return;
+      if (this.closed) {
+        for (const pending of live) this.settle(pending, new ComponentError('unavailable', 'kafka pubsub closed before the message was confirmed'));
+        return;
       }
-      const byTopic = new Map<string, Array<{ key: string | null; value: Buffer; partition: number; headers: Record<string, string> }>>();
-      for (const group of groups.values()) {
-        let messages = byTopic.get(group.topic);
-        if (!messages) byTopic.set(group.topic, (messages = []));
-        for (const p of group.items) messages.push({ key: p.key, value: p.value, partition: group.partition, headers: p.headers });
+      try {
+        await this.sendOnce(live);
+        this.lastPublishError = null;
+        return;
+      } catch (error) {
+        const reason = (error as Error).message;
+        this.lastPublishError = reason;
+        await this.replaceProducer();
+        for (const pending of live) this.topics.delete(pending.topic);
+        if (!retriable(error)) {
+          for (const pending of live) {
+            this.settle(pending, error instanceof ComponentError ? error : new ComponentError('invalid', `kafka pubsub: the brokers ${this.brokerList} refused the message to "${pending.topic}": ${reason}`, { cause: error }));
+          }
+          return;
+        }
+        await sleep(Math.min(1000, 50 * 2 ** attempt));
       }
-      const results = await producer.sendBatch({
-        acks: -1,
-        timeout: this.options.requestTimeoutMs,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    }
+  }
+
+  private async sendOnce(batch: Pending[]): Promise<void> {
+    const producer = await this.connectProducer();
+    // Choose each message's partition here, so each one's offset is known from the reply.
+    const groups = new Map<string, { topic: string; partition: number; items: Pending[] }>();
+    for (const pending of batch) {
+      const info = await this.ensureTopic(pending.topic);
+      const partition = this.partitioner({
+        topic: pending.topic,
+        partitionMetadata: info.partitions,
+        message: { key: pending.key, value: pending.value },
       });
-      for (const result of results) {
-        const group = groups.get(`${result.topicName}\0${result.partition}`);
-        if (!group) continue;
-        const base = BigInt(result.baseOffset ?? result.offset ?? '-1');
-        group.items.forEach((pending, index) => this.settle(pending, `${group.topic}-${group.partition}-${base + BigInt(index)}`));
-      }
-      this.lastPublishError = null;
-      for (const pending of batch) {
-        this.settle(pending, new ComponentError('internal', `kafka pubsub: the brokers accepted the batch but reported no offset for "${pending.topic}"`));
-      }
-    } catch (error) {
-      const reason = (error as Error).message;
-      this.lastPublishError = reason;
-      for (const pending of batch) {
-        this.topics.delete(pending.topic);
-        this.settle(
-          pending,
-          error instanceof ComponentError ? error : new ComponentError('unavailable', `kafka pubsub: publishing to "${pending.topic}" on ${this.brokerList} failed: ${reason}; publish again once the brokers are reachable`, { cause: error }),
-        );
-      }
-      await this.replaceProducer();
+      const id = `${pending.topic}\0${partition}`;
+      let group = groups.get(id);
+      if (!group) groups.set(id, (group = { topic: pending.topic, partition, items: [] }));
+      group.items.push(pending);
+    }
+    const byTopic = new Map<string, Array<{ key: string | null; value: Buffer; partition: number; headers: Record<string, string> }>>();
+    for (const group of groups.values()) {
+      let messages = byTopic.get(group.topic);
+      if (!messages) byTopic.set(group.topic, (messages = []));
+      for (const p of group.items) messages.push({ key: p.key, value: p.value, partition: group.partition, headers: p.headers });
+    }
+    const results = await producer.sendBatch({
+      acks: -1,
+      timeout: this.options.requestTimeoutMs,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+    for (const result of results) {
+      const group = groups.get(`${result.topicName}\0${result.partition}`);
+      if (!group) continue;
+      const base = BigInt(result.baseOffset ?? result.offset ?? '-1');
+      group.items.forEach((pending, index) => this.settle(pending, `${group.topic}-${group.partition}-${base + BigInt(index)}`));
+    }
+    for (const pending of batch) {
+      this.settle(pending, new ComponentError('internal', `kafka pubsub: the brokers accepted the batch but reported no offset for "${pending.topic}"`));
     }
   }
 
