@@ -50,7 +50,8 @@ function k8sInfo(): K8sEnv | string {
   return readServicesEnv().k8s ?? `${envFile()} has no k8s entry`;
 }
 
-async function probeUncached<N extends ServiceName>(name: N): Promise<Probe<N>> {
+/** Asks the server now, without the per-file cache of `probeService`. */
+export async function probeServiceNow<N extends ServiceName>(name: N): Promise<Probe<N>> {
   try {
     switch (name) {
       case 'redis': {
@@ -78,14 +79,15 @@ async function probeUncached<N extends ServiceName>(name: N): Promise<Probe<N>> 
   return { ok: false, reason: `unknown service ${String(name)}` };
 }
 
-const probes = new Map<ServiceName, Promise<Probe<ServiceName>>>();
+const probes = new Map<string, Promise<Probe<ServiceName>>>();
 
-/** Asks the server whether it answers; one probe per service per test file. */
+/** Asks the server whether it answers; one probe per service (and override) per test file. */
 export function probeService<N extends ServiceName>(name: N): Promise<Probe<N>> {
-  let p = probes.get(name);
+  const key = `${name} ${process.env.L8_REDIS_URL ?? ''} ${process.env.L8_KAFKA_BROKERS ?? ''}`;
+  let p = probes.get(key);
   if (!p) {
-    p = probeUncached(name);
-    probes.set(name, p);
+    p = probeServiceNow(name);
+    probes.set(key, p);
   }
   return p as Promise<Probe<N>>;
 }
