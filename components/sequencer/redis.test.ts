@@ -4,9 +4,12 @@ import { redisSettings } from '../redis.ts';
 import { deleteKeys } from '../redis.test-support.ts';
 import { RedisSequencer } from './redis.ts';
 import { sequencerContract } from './contract.test-kit.ts';
+import { describeWithService } from '../../test/support/services.ts';
 
-const url = process.env.L8_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `${unique('l8-test')}:`;
-afterAll(() => deleteKeys(url, prefix));
+describeWithService('redis', 'redis sequencer backend', (redis) => {
+  const url = redis.url;
+  const prefix = `${unique('l8-test')}:`;
+  afterAll(() => deleteKeys(url, prefix));
 
-sequencerContract('redis', async () => new RedisSequencer(redisSettings({ url, keyPrefix: prefix }, 'test', 'unused')), { shared: true });
+  sequencerContract('redis', async () => new RedisSequencer(redisSettings({ url, keyPrefix: prefix }, 'test', 'unused')), { shared: true });
+});
