@@ -31,15 +31,16 @@ async function functions(): Promise<string[]> {
 }
 
 export async function build(options: BuildOptions): Promise<void> {
-  const { buildFunction } = await import('../../abi/assemblyscript/build.ts');
-  const failures: string[] = [];
-  for (const name of await functions()) {
-    try {
-      const result = await buildFunction(path.join(here, name, 'index.ts'), path.join(here, 'build', `${name}.wasm`));
-      options.log(`${name}: ${result.size} bytes in ${Math.round(result.ms)} ms${result.warnings ? `\n${result.warnings}` : ''}`);
-    } catch (error) {
-      failures.push((error as Error).message);
-    }
-  }
-  if (failures.length) throw new Error(failures.join('\n'));
+  const { buildFunctions } = await import('../../abi/assemblyscript/build.ts');
+  const names = await functions();
+  const jobs = names.map((name) => ({ sourceFile: path.join(here, name, 'index.ts'), outFile: path.join(here, 'build', `${name}.wasm`) }));
+  const outcomes = await buildFunctions(jobs, {
+    onBuilt: (job, outcome) => {
+      if (outcome instanceof Error) return;
+      const name = path.basename(path.dirname(job.sourceFile));
+      options.log(`${name}: ${outcome.size} bytes in ${Math.round(outcome.ms)} ms${outcome.warnings ? `\n${outcome.warnings}` : ''}`);
+    },
+  });
+  const failures = outcomes.filter((o): o is Error => o instanceof Error);
+  if (failures.length) throw new Error(failures.map((f) => f.message).join('\n'));
 }

@@ -91,8 +91,11 @@ export function liftString(ptr: usize, len: usize): string {
 /** Takes over a byte list the host allocated with cabi_realloc, without copying it. */
 export function liftBytes(ptr: usize, len: usize): Uint8Array {
   if (len == 0) return new Uint8Array(0);
+  // Wrap before unpinning: with an incremental collector the allocation of the view
+  // could otherwise free the unreferenced buffer.
+  const bytes = Uint8Array.wrap(changetype<ArrayBuffer>(ptr), 0, <i32>len);
   __unpin(ptr);
-  return Uint8Array.wrap(changetype<ArrayBuffer>(ptr), 0, <i32>len);
+  return bytes;
 }
 
 /** Takes over a `fields` list the host allocated with cabi_realloc. */
@@ -111,14 +114,13 @@ export function liftFields(ptr: usize, len: usize): Field[] {
 
 // Garbage collection at request boundaries.
 //
-// With the `minimal` runtime (what the build helper uses) nothing is collected
-// automatically, so the SDK collects here, between requests, where no AssemblyScript
-// locals are live. By default the host restores a snapshot before every request, which
-// throws all garbage away for free, so collecting would be wasted work; only instances
-// kept with `reuse: true` need it. Such an instance is recognisable from the inside:
-// `calls` survives between its requests, whereas every snapshot restore resets it to 0.
-// (Collecting only when memory grew is not enough: the allocator doubles memory on
-// growth, so the heap would keep growing with the garbage produced.)
+// The build helper uses the `incremental` runtime, which collects on its own. A function
+// built with the `minimal` runtime instead never collects unless asked, so for it the
+// SDK collects here, between requests, where no AssemblyScript locals are live. That is
+// only needed for instances kept with `reuse: true`: by default the host restores a
+// snapshot before every request, which throws all garbage away for free. A reused
+// instance is recognisable from the inside: `calls` survives between its requests,
+// whereas every snapshot restore resets it to 0.
 
 let calls: u32 = 0;
 
