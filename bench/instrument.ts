@@ -5,13 +5,19 @@
 //
 //   npx node bench/instrument.ts            (first run builds the corpus: ~15 s)
 //
-// Figures are the best of several runs, since other processes share the machine.
+// Run times are CPU time of this process (process.cpuUsage), best of several runs: on a
+// shared machine wall time mostly measures the other processes.
 import { instrument, type InstrumentedModule } from '../host/instrument/index.ts';
 import { buildAssemblyScript, buildGo, buildRust, guestImports, type Language } from '../host/instrument/testdata/corpus.ts';
 
 const best = (xs: number[]) => Math.min(...xs);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
+/** CPU milliseconds spent by this process since `since`. */
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+};
 
 function table(rows: Array<Record<string, string | number>>): void {
   console.table(rows);
@@ -25,25 +31,29 @@ async function main(): Promise<void> {
     ['go', 'go', await buildGo()],
   ];
 
-  console.log('\n## Rewrite time (ms; best / median of 15 runs after 3 warm-ups)\n');
+  console.log('\n## Rewrite time (CPU ms; best / median of 15 runs after 3 warm-ups)\n');
   const rewriteRows = [];
   for (const [name, , bytes] of modules) {
     const rewrite: number[] = [];
     const validate: number[] = [];
+    const compile: number[] = [];
     let last: InstrumentedModule | null = null;
     for (let i = 0; i < 18; i++) {
-      const r = instrument(bytes, { maxMemoryPages: 16384 });
+      let t = process.cpuUsage();
+      last = instrument(bytes, { maxMemoryPages: 16384, validate: false });
+      const r = cpuMs(t);
+      t = process.cpuUsage();
+      if (!WebAssembly.validate(last.bytes as Uint8Array<ArrayBuffer>)) throw new Error(`${name}: invalid output`);
+      const v = cpuMs(t);
+      const fresh = uncached(last.bytes, i);
+      t = process.cpuUsage();
+      new WebAssembly.Module(fresh as Uint8Array<ArrayBuffer>);
+      const c = cpuMs(t);
       if (i >= 3) {
-        rewrite.push(r.stats.millis - r.stats.validateMillis);
-        validate.push(r.stats.validateMillis);
+        rewrite.push(r);
+        validate.push(v);
+        compile.push(c);
       }
-      last = r;
-    }
-    const compile: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t = performance.now();
-      new WebAssembly.Module(last!.bytes as Uint8Array<ArrayBuffer>);
-      compile.push(performance.now() - t);
     }
     const code = bytes.length;
     rewriteRows.push({
@@ -60,7 +70,7 @@ async function main(): Promise<void> {
   }
   table(rewriteRows);
 
-  console.log('\n## Run-time overhead of the loop checks (ms, best of 5; sync calls, plain interrupt import)\n');
+  console.log('\n## Run-time overhead of the loop checks (CPU ms, best of 7; sync calls, plain interrupt import)\n');
   const overheadRows = [];
   const workloads: Array<[string, Language, Uint8Array, string, Array<number | bigint>]> = [
     ['AS sum 100M', 'assemblyscript', modules[0]![2], 'sum', [100_000_000]],
@@ -85,11 +95,20 @@ async function main(): Promise<void> {
   }
   table(overheadRows);
 
-  console.log('\n## Cost of one interrupt call (ns; a loop whose every iteration calls it, minus the same loop with fuel to spare)\n');
+  console.log('\n## Cost of one interrupt call (CPU ns; a loop whose every iteration calls it, minus the same loop with fuel to spare)\n');
   table(await interruptCosts());
 
-  console.log('\n## JSPI end to end: Rust spin 100M through WebAssembly.promising, Suspending interrupt (ms, best of 3)\n');
+  console.log('\n## JSPI end to end: Rust spin 100M through WebAssembly.promising, Suspending interrupt (best of 3)\n');
   table(await jspiEndToEnd(modules[1]![2]));
+}
+
+/** The bytes plus a custom section, so V8's cache of compiled modules (keyed by the bytes) misses. */
+function uncached(bytes: Uint8Array, n: number): Uint8Array {
+  const name = new TextEncoder().encode(`bench-${n}`);
+  const out = new Uint8Array(bytes.length + 2 + name.length);
+  out.set(bytes);
+  out.set([0, name.length + 1, name.length, ...name], bytes.length);
+  return out;
 }
 
 function timeCalls(
@@ -112,12 +131,12 @@ function timeCalls(
   const f = exports[fn] as (...a: unknown[]) => unknown;
   const times: number[] = [];
   let value: unknown;
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 7; i++) {
     if (fuel) fuel.value = quantum;
     interrupts = 0;
-    const t = performance.now();
+    const t = process.cpuUsage();
     value = f(...args);
-    times.push(performance.now() - t);
+    times.push(cpuMs(t));
   }
   return { ms: best(times), value, interrupts };
 }
@@ -143,17 +162,20 @@ async function interruptCosts(): Promise<Array<Record<string, string | number>>>
   const perIteration = async (run: () => unknown, iterations: number) => {
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const t = performance.now();
+      const t = process.cpuUsage();
       await run();
-      times.push(performance.now() - t);
+      times.push(cpuMs(t));
     }
     return (best(times) * 1e6) / iterations;
   };
+  const bare = new WebAssembly.Instance(new WebAssembly.Module((await parse(LOOP_WAT)) as Uint8Array<ArrayBuffer>));
+  const bareLoop = bare.exports.loop as (n: number) => number;
+  const uninstrumented = await perIteration(() => bareLoop(n * 10), n * 10);
   const plain = make(() => 1);
   const spare = await perIteration(() => {
-    plain.fuel.value = 2 * n;
-    return plain.loop(n);
-  }, n);
+    plain.fuel.value = 20 * n;
+    return plain.loop(n * 10);
+  }, n * 10);
   const plainCost = await perIteration(() => {
     plain.fuel.value = 1;
     return plain.loop(n);
@@ -178,6 +200,7 @@ async function interruptCosts(): Promise<Array<Record<string, string | number>>>
     return yieldingLoop(m);
   }, m);
   return [
+    { path: 'loop iteration, not instrumented', 'ns/iteration': uninstrumented.toFixed(2), 'ns/interrupt': '-' },
     { path: 'loop iteration with its check, fuel to spare', 'ns/iteration': spare.toFixed(2), 'ns/interrupt': '-' },
     { path: 'plain JS function import (cannot yield)', 'ns/iteration': plainCost.toFixed(1), 'ns/interrupt': (plainCost - spare).toFixed(1) },
     { path: 'Suspending, returns a number (suspends anyway)', 'ns/iteration': immediateCost.toFixed(1), 'ns/interrupt': (immediateCost - spare).toFixed(1) },
@@ -188,8 +211,21 @@ async function interruptCosts(): Promise<Array<Record<string, string | number>>>
 
 async function jspiEndToEnd(rust: Uint8Array): Promise<Array<Record<string, string | number>>> {
   const result = instrument(rust, { maxMemoryPages: 16384 });
-  const rows = [];
+  const rows: Array<Record<string, string | number>> = [];
   const limit = 100_000_000;
+  {
+    const { imports, init } = guestImports('rust');
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(rust as Uint8Array<ArrayBuffer>), imports);
+    init(instance);
+    const spin = instance.exports.spin as (n: number) => number;
+    const cpu: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = process.cpuUsage();
+      spin(limit);
+      cpu.push(cpuMs(c));
+    }
+    rows.push({ quantum: '-', interrupt: 'original module, direct call', 'CPU ms': fmt(best(cpu)), 'wall ms': '-', interrupts: 0 });
+  }
   for (const quantum of [10_000, 100_000, 1_000_000]) {
     for (const yields of [false, true]) {
       const { imports, init } = guestImports('rust');
@@ -206,16 +242,25 @@ async function jspiEndToEnd(rust: Uint8Array): Promise<Array<Record<string, stri
       const exports = instance.exports as Record<string, unknown>;
       const fuel = exports[result.fuelGlobal!] as WebAssembly.Global;
       const spin = WebAssembly.promising(exports.spin as (n: number) => number);
-      const times: number[] = [];
+      const wall: number[] = [];
+      const cpu: number[] = [];
       for (let i = 0; i < 3; i++) {
         fuel.value = quantum;
         interrupts = 0;
         const t = performance.now();
+        const c = process.cpuUsage();
         const v = await spin(limit);
-        times.push(performance.now() - t);
+        cpu.push(cpuMs(c));
+        wall.push(performance.now() - t);
         if (v !== limit) throw new Error(`spin returned ${v}`);
       }
-      rows.push({ quantum, interrupt: yields ? 'yields (setImmediate)' : 'returns at once', ms: fmt(best(times)), interrupts });
+      rows.push({
+        quantum,
+        interrupt: yields ? 'yields (setImmediate)' : 'returns at once',
+        'CPU ms': fmt(best(cpu)),
+        'wall ms': fmt(best(wall)),
+        interrupts,
+      });
     }
   }
   return rows;

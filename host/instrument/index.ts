@@ -15,13 +15,13 @@
 // - Memory cap: the one defined memory's maximum becomes min(declared, limit).
 //
 // Written as a single streaming pass over the binary in plain TypeScript, with no
-// WebAssembly toolkit, for deploy-time speed. Measured on the 2-core dev box (under
-// load; bench/instrument.ts): the 3.5 MB Go test module is rewritten in ~30 ms (plus
-// ~30 ms for WebAssembly.validate), the 230 KB Rust one in ~1 ms; binaryen.js (already
-// in node_modules through AssemblyScript) needs 5-9 s and 0.4-2.5 s only to read and
-// re-emit the same modules, since it builds its whole IR first. Copying unchanged byte
-// runs also keeps everything the rewrite does not need to understand exactly as the
-// toolchain wrote it.
+// WebAssembly toolkit, for deploy-time speed. Measured on the 2-core dev box
+// (bench/instrument.ts, CPU time): the 3.5 MB Go test module is rewritten in ~15 ms
+// (plus ~14 ms for WebAssembly.validate), the 230 KB Rust one in ~1.3 ms; binaryen.js
+// (already in node_modules through AssemblyScript) took 5-9 s and 0.4-2.5 s of wall time
+// on the same, busy box only to read and re-emit those modules, since it builds its
+// whole IR first. Copying unchanged byte runs also keeps everything the rewrite does not
+// need to understand exactly as the toolchain wrote it.
 import { InstrumentError } from './errors.ts';
 import { INTERRUPT_MODULE, MAX_PAGES_32, checkPreamble } from './module.ts';
 import { INTERRUPT_NAME, ModuleRewriter } from './rewrite.ts';
@@ -44,7 +44,9 @@ export interface InstrumentOptions {
   /**
    * Check the result with `WebAssembly.validate` before returning it (default true), so
    * a module the rewriter got wrong fails here with an InstrumentError instead of later.
-   * It costs about as much as the rewrite itself (see bench/instrument.ts).
+   * It costs about as much as the rewrite itself (see bench/instrument.ts). A caller
+   * that compiles the result at once may turn it off: `new WebAssembly.Module`
+   * validates too, but reports a CompileError instead of an InstrumentError.
    */
   validate?: boolean;
 }

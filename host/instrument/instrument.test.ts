@@ -6,8 +6,6 @@ import { instrument, InstrumentError, type InstrumentedModule } from './index.ts
 import { buildCorpus, guestImports, type CorpusModule } from './testdata/corpus.ts';
 import { runCalls, type Call } from './testdata/run.ts';
 
-const MAX = -1 >>> 0; // u32::MAX as an i32 argument: "loop forever"
-
 /** What each corpus module is asked to compute. Every WAT file must have an entry. */
 const CALLS: Record<string, Call[]> = {
   assemblyscript: [
@@ -23,7 +21,7 @@ const CALLS: Record<string, Call[]> = {
     ['sum', 200_000n], ['spin', 100_000], ['bump'],
   ],
   atomics: [['atomics', 1000]],
-  bulk: [['mem', 50], ['tables', 3], ['externs', 'x' as never], ['externs', null], ['numeric', 1e10], ['numeric', -3.7], ['drop_data'], ['mem', 10], ['grow', 1], ['grow', 1]],
+  bulk: [['mem', 50], ['tables', 3], ['externs', 'x'], ['externs', null], ['numeric', 1e10], ['numeric', -3.7], ['drop_data'], ['mem', 10], ['grow', 1], ['grow', 1]],
   exceptions: [['new_sum', 1000], ['new_rethrow', 100], ['old_sum', 1000], ['old_delegate', 100], ['old_rethrow', 100], ['uncaught']],
   funcref: [['apply', 1000, 1], ['count'], ['swap', 0], ['count'], ['apply', 10, 3], ['swap', 1], ['count']],
   gc: [['sum', 1000], ['casts', 1000]],
@@ -89,9 +87,10 @@ describe('the corpus', () => {
 });
 
 describe('interruption', () => {
+  // spin(limit) counts up to limit; -1 (u32::MAX for Rust) is out of reach in practice.
   const spinners: Array<[string, Call]> = [
     ['assemblyscript', ['spin', -1]],
-    ['rust', ['spin', MAX | 0]],
+    ['rust', ['spin', -1]],
     ['go', ['spin', -1]],
     ['tailcalls', ['forever', 0]],
   ];

@@ -48,6 +48,9 @@ export interface RewriteResult {
  * parameters stay where they are) and uses no locals:
  *   global.set $fuel (i32.sub (global.get $fuel) (i32.const 1))
  *   if (i32.le_s (global.get $fuel) (i32.const 0)) (then (global.set $fuel (call $interrupt)))
+ * In an empty loop it costs about one cycle per iteration (0.35 ns here). Keeping the
+ * counter in a local (stored back to the global at calls) or testing before decrementing
+ * measured the same, so the simplest form is used.
  */
 function checkSequence(fuel: number, interrupt: number): Uint8Array {
   const f = encodeU32(fuel);

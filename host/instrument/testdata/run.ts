@@ -3,7 +3,7 @@
 import type { InstrumentedModule } from '../index.ts';
 import { guestImports, type Language } from './corpus.ts';
 
-export type Arg = number | bigint | null;
+export type Arg = number | bigint | string | null;
 export type Call = [exportName: string, ...args: Arg[]];
 export type Outcome = { value: unknown } | { error: string };
 
