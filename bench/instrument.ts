@@ -105,7 +105,7 @@ async function main(): Promise<void> {
 /** The bytes plus a custom section, so V8's cache of compiled modules (keyed by the bytes) misses. */
 function uncached(bytes: Uint8Array, n: number): Uint8Array {
   const name = new TextEncoder().encode(`bench-${n}`);
-  const out = new Uint8Array(bytes.length + 2 + name.length);
+  const out = new Uint8Array(bytes.length + 3 + name.length);
   out.set(bytes);
   out.set([0, name.length + 1, name.length, ...name], bytes.length);
   return out;
