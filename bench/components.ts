@@ -10,7 +10,7 @@
 // Redis is measured twice: the services' server (append-only file fsynced on every write,
 // so no acknowledged write is lost) and a private redis-server without persistence.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -222,7 +222,9 @@ async function main(): Promise<void> {
   }
 
   const cpu = cpus();
-  const machine = `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, Redis ${version} (127.0.0.1), Kafka ${KAFKA_VERSION} single node (127.0.0.1)`;
+  // Other work on the machine moves these numbers; the load says how busy it was.
+  const load = loadavg().map((n) => n.toFixed(1)).join(' / ');
+  const machine = `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, Redis ${version} (127.0.0.1), Kafka ${KAFKA_VERSION} single node (127.0.0.1); load average ${load} (1/5/15 min)`;
   const stateTable = table(stateRows);
   const pubsubTable = table(pubsubRows);
   console.log(`\nState (100-byte values, 1000 keys, ${args.duration} s per row)\n\n${stateTable}\n`);

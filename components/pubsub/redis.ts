@@ -69,6 +69,7 @@ class StreamSubscriber implements Subscription {
   private closed = false;
   private loop: Promise<void> = Promise.resolve();
   private wake: (() => void) | null = null;
+  private readonly acking = new Set<Promise<void>>();
   lastError: string | null = null;
 
   constructor(owner: RedisPubSub, settings: RedisSettings, topic: string, group: string, handler: MessageHandler) {
@@ -150,7 +151,7 @@ class StreamSubscriber implements Subscription {
     const message = decode(this.topic, entry);
     const id = entry[0].toString();
     if (!message) {
-      await this.ack(id);
+      this.ackLater(id);
       return;
     }
     // A long handler must not look dead to the other members' XAUTOCLAIM: touch the entry.
@@ -165,12 +166,21 @@ class StreamSubscriber implements Subscription {
           await this.pause(this.options.redeliverMs);
           continue;
         }
-        await this.ack(id);
+        this.ackLater(id);
         return;
       }
     } finally {
       clearInterval(touch);
     }
+  }
+
+  /**
+   * Acknowledges without waiting for the reply: the next message need not wait a round
+   * trip (acks go out in order on one connection). close() waits for those in flight.
+   */
+  private ackLater(id: string): void {
+    const pending = this.ack(id).finally(() => this.acking.delete(pending));
+    this.acking.add(pending);
   }
 
   private async ack(id: string): Promise<void> {
@@ -202,6 +212,7 @@ class StreamSubscriber implements Subscription {
     this.reader.client.disconnect();
     await this.loop;
     await this.reader.close();
+    await Promise.all(this.acking);
     await this.handBack();
     this.owner.forget(this);
   }
