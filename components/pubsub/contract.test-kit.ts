@@ -34,6 +34,8 @@ function collector(behaviour: (message: Message, attempt: number) => Promise<voi
 
 export function pubsubContract(name: string, factory: () => Promise<PubSub>, options: PubsubContractOptions = {}): void {
   const wait = options.deliveryTimeoutMs ?? 10_000;
+  // Room for a test's waits, so a slow broker fails on the wait that says what was missing.
+  const timeout = wait * 2 + 10_000;
 
   describe(`pubsub contract: ${name}`, () => {
     let broker: PubSub;
@@ -57,7 +59,7 @@ export function pubsubContract(name: string, factory: () => Promise<PubSub>, opt
 
     it('reports UP after init', async () => {
       expect(await broker.health()).toMatchObject({ status: 'UP' });
-    });
+    }, timeout);
 
     it('returns a distinct, non-empty id for every publish', async () => {
       const t = topic('ids');
@@ -65,11 +67,11 @@ export function pubsubContract(name: string, factory: () => Promise<PubSub>, opt
       for (let i = 0; i < 5; i++) ids.push(await broker.publish(t, bytes(`m${i}`)));
       for (const id of ids) expect(typeof id === 'string' && id.length > 0).toBe(true);
       expect(new Set(ids).size).toBe(ids.length);
-    });
+    }, timeout);
 
     it('refuses an empty topic name', async () => {
       await rejectsWith(broker.publish('', bytes('x')), 'invalid');
-    });
+    }, timeout);
 
     it('delivers a message with its id, topic, bytes and metadata', async () => {
       const t = topic('deliver');
@@ -85,7 +87,7 @@ export function pubsubContract(name: string, factory: () => Promise<PubSub>, opt
       expect(message.topic).toBe(t);
       expect(Array.from(message.data)).toEqual(Array.from(data));
       expect(message.metadata).toMatchObject({ 'content-type': 'application/octet-stream', 'l8.trace': 'abc 123 ä' });
-    });
+    }, timeout);
 
     it('delivers empty and 256 KiB messages', async () => {
       const t = topic('sizes');
@@ -99,7 +101,7 @@ export function pubsubContract(name: string, factory: () => Promise<PubSub>, opt
       expect(sizes).toEqual([0, big.byteLength]);
       const back = c.received.find((m) => m.data.byteLength === big.byteLength)!.data;
       expect(Buffer.from(back).equals(Buffer.from(big))).toBe(true);
-    });
+    }, timeout);
 
     it('keeps topics apart', async () => {
       const [a, b] = [topic('apart-a'), topic('apart-b')];
@@ -113,7 +115,7 @@ export function pubsubContract(name: string, factory: () => Promise<PubSub>, opt
         expect(ca.texts()).toEqual(['to a']);
         expect(cb.texts()).toEqual(['to b']);
       }, wait);
-    });
+    }, timeout);
 
     it('gives every message to each of two groups', async () => {
       const t = topic('groups');
@@ -127,7 +129,7 @@ export function pubsubContract(name: string, factory: () => Promise<PubSub>, opt
         expect(new Set(one.ids())).toEqual(new Set(ids));
         expect(new Set(two.ids())).toEqual(new Set(ids));
       }, wait);
-    });
+    }, timeout);
 
     it('delivers a message again after its handler rejected', async () => {
       const t = topic('redeliver');
@@ -140,7 +142,7 @@ export function pubsubContract(name: string, factory: () => Promise<PubSub>, opt
       expect(c.attempts.get(id)).toBe(3);
       expect(c.received[0]).toMatchObject({ id, topic: t, metadata: { k: 'v' } });
       expect(text(c.received[0]!.data)).toBe('again');
-    });
+    }, timeout);
 
     it('keeps the order of messages with the same partition key, a redelivery included', async () => {
       const t = topic('order');
@@ -161,7 +163,7 @@ export function pubsubContract(name: string, factory: () => Promise<PubSub>, opt
       expect(c.texts().filter((s) => s!.startsWith('a-'))).toEqual(expected('a'));
       expect(c.texts().filter((s) => s!.startsWith('b-'))).toEqual(expected('b'));
       expect(failedOnce).toBe(true);
-    });
+    }, timeout);
 
     it('stops delivering on close; a new subscriber of the group gets what was published meanwhile', async () => {
       const t = topic('resume');
@@ -184,7 +186,7 @@ export function pubsubContract(name: string, factory: () => Promise<PubSub>, opt
       // What the first subscriber acknowledged is not delivered again.
       expect(second.ids()).not.toContain(before);
       expect(first.ids()).toEqual([before]);
-    });
+    }, timeout);
 
     it('acknowledges nothing before the handler resolved: a message in flight at close goes to the next subscriber', async () => {
       const t = topic('inflight');
@@ -208,7 +210,7 @@ export function pubsubContract(name: string, factory: () => Promise<PubSub>, opt
       await subscribe(t, g, second.handle);
       await eventually(() => expect(second.ids()).toContain(id), wait);
       expect(text(second.received.find((m) => m.id === id)!.data)).toBe('in flight');
-    });
+    }, timeout);
 
     it('lets an unsubscribed topic be published to, and does not replay it to a group created later', async () => {
       const t = topic('late-group');
@@ -218,6 +220,6 @@ export function pubsubContract(name: string, factory: () => Promise<PubSub>, opt
       const late = await broker.publish(t, bytes('after the group'));
       await eventually(() => expect(c.ids()).toContain(late), wait);
       expect(c.ids()).not.toContain(early);
-    });
+    }, timeout);
   });
 }
