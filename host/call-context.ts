@@ -62,6 +62,8 @@ export interface CallContext {
   log(level: LogLevel, message: string, source: OutputSource): void;
   /** Set when the call was abandoned (timeout): the guest is unwound at its next host call. */
   cancelled: boolean;
+  /** Counts host calls (for metrics): call is e.g. "state.get", outcome "ok" or an error code. */
+  observeHostCall?(call: string, outcome: string): void;
 }
 
 /** Thrown into a guest whose request was abandoned, to unwind it at its next host call. */

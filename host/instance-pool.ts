@@ -1,6 +1,7 @@
 // Instances of one function version. Bounded: at most `maxInstances` exist at once,
 // at most `maxQueue` callers wait for one, and waiting ends at the caller's deadline.
 // An instance that trapped, timed out or outgrew its snapshot is discarded, never reused.
+import { atDeadline, type DeadlineHandle } from './deadlines.ts';
 import { L8Error } from './errors.ts';
 import type { GuestInstance } from './guest-instance.ts';
 
@@ -14,7 +15,7 @@ export interface PoolLimits {
 interface Waiter {
   resolve: (instance: GuestInstance) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  deadline: DeadlineHandle;
 }
 
 export class InstancePool {
@@ -66,10 +67,10 @@ export class InstancePool {
       const waiter: Waiter = {
         resolve,
         reject,
-        timer: setTimeout(() => {
+        deadline: atDeadline(deadline, () => {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
           reject(new L8Error('overloaded', `${this.describe} had no free instance before the request's deadline; retry later or raise limits.maxConcurrency`, { retryAfter: 1 }));
-        }, Math.max(0, deadline - performance.now())),
+        }),
       };
       this.waiters.push(waiter);
     });
@@ -83,7 +84,7 @@ export class InstancePool {
     }
     const waiter = this.waiters.shift();
     if (waiter) {
-      clearTimeout(waiter.timer);
+      waiter.deadline.cancel();
       waiter.resolve(instance);
       return;
     }
@@ -100,7 +101,7 @@ export class InstancePool {
     // A waiter gets a fresh instance in place of the discarded one.
     const waiter = this.waiters.shift();
     if (!waiter) return;
-    clearTimeout(waiter.timer);
+    waiter.deadline.cancel();
     this.live++;
     Promise.resolve()
       .then(() => this.create())

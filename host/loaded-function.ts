@@ -2,6 +2,7 @@
 // limits. Every call gets a deadline; traps, timeouts and out-of-memory become L8Errors
 // that name the function and say what to change, and the instance involved is discarded.
 import { CallCancelled, type CallContext, type GuestMessage, type GuestRequest, type GuestResponse } from './call-context.ts';
+import { withDeadline } from './deadlines.ts';
 import { L8Error, toL8Error } from './errors.ts';
 import type { CompiledFunction, GuestInstance, InitOutput, InstanceOptions } from './guest-instance.ts';
 import { AbiViolation } from './guest-memory.ts';
@@ -86,23 +87,18 @@ export class LoadedFunction {
   private async run<T>(ctx: CallContext, call: (instance: GuestInstance) => Promise<T>): Promise<T> {
     const instance = await this.pool.acquire(ctx.deadline);
     let healthy = false;
-    let timer: NodeJS.Timeout | undefined;
     const guest = call(instance);
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        ctx.cancelled = true;
-        reject(new L8Error('timeout', `function "${this.name}" did not finish within its ${this.limits.timeoutMs} ms timeout and was stopped; make it faster or raise limits.timeoutMs`));
-      }, Math.max(0, ctx.deadline - performance.now()));
-    });
     try {
-      const result = await Promise.race([guest, timeout]);
+      const result = await withDeadline(guest, ctx.deadline, () => {
+        ctx.cancelled = true;
+        return new L8Error('timeout', `function "${this.name}" did not finish within its ${this.limits.timeoutMs} ms timeout and was stopped; make it faster or raise limits.timeoutMs`);
+      });
       healthy = true;
       return result;
     } catch (error) {
       guest.catch(() => {}); // an abandoned guest may still reject later
       throw this.classify(error, instance);
     } finally {
-      clearTimeout(timer);
       this.pool.release(instance, healthy);
     }
   }

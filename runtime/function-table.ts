@@ -18,6 +18,7 @@ import { bindServices, type FunctionCaller } from './capabilities/index.ts';
 import type { ComponentSet } from './components.ts';
 import type { DefaultLimits } from './config.ts';
 import type { FunctionLogs } from './logs.ts';
+import type { RuntimeMetrics } from './metrics.ts';
 
 /** Invoke chains deeper than this are refused: almost certainly a loop. */
 export const MAX_INVOKE_DEPTH = 16;
@@ -58,6 +59,7 @@ export interface FunctionTableOptions {
   logger: Logger;
   defaults: DefaultLimits;
   tuning?: Partial<HostTuning>;
+  metrics?: RuntimeMetrics;
 }
 
 export class FunctionTable implements FunctionCaller {
@@ -67,12 +69,14 @@ export class FunctionTable implements FunctionCaller {
   private readonly options: FunctionTableOptions;
   private readonly tuning: HostTuning;
   private readonly listeners = new Set<() => void>();
+  private readonly hostCalls: RuntimeMetrics['hostCalls'] | undefined;
 
   constructor(options: FunctionTableOptions) {
     this.options = options;
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
     // Forms that transform modules expensively (components) cache their output here.
     this.modules = new ModuleCache(join(options.registry.dataDir, 'cache'));
+    this.hostCalls = options.metrics?.hostCalls;
   }
 
   /** Called after every change of the active set (subscriptions follow it). */
@@ -212,6 +216,7 @@ export class FunctionTable implements FunctionCaller {
       services: fn.services,
       cancelled: false,
       log: (level, message, source) => this.log(fn.name, requestId, level, message, source),
+      observeHostCall: this.hostCalls ? (call, outcome) => this.hostCalls!.inc({ function: fn.name, call, outcome }) : undefined,
     };
   }
 
@@ -279,6 +284,11 @@ export class FunctionTable implements FunctionCaller {
 
   static isLogLevel(value: string): value is LogLevel {
     return (LOG_LEVELS as readonly string[]).includes(value);
+  }
+
+  /** Instance counts per function, for the metrics gauge. */
+  instanceStats(): Array<{ fn: string; live: number; idle: number; busy: number }> {
+    return this.list().map((f) => ({ fn: f.name, ...f.loaded.pool.stats }));
   }
 
   close(): void {

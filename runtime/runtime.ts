@@ -12,6 +12,8 @@ import { EXTENSIONS } from './extensions.ts';
 import { FunctionTable } from './function-table.ts';
 import { createServer, urlOf } from './http-server.ts';
 import { FunctionLogs } from './logs.ts';
+import { RuntimeMetrics } from './metrics.ts';
+import { metricsRoute } from './admin/metrics-route.ts';
 import { httpTrigger } from './triggers/http.ts';
 import { PubsubTrigger } from './triggers/pubsub.ts';
 
@@ -53,7 +55,9 @@ export async function startRuntime(config: RuntimeConfig, options: RuntimeOption
   try {
     const registry = await FunctionRegistry.open(config.dataDir);
     const logs = new FunctionLogs(logger.child({ component: 'function' }));
-    const table = new FunctionTable({ registry, components, logs, logger, defaults: config.limits });
+    let table: FunctionTable | null = null;
+    const metrics = new RuntimeMetrics({ defaultMetrics: true, instances: () => table?.instanceStats() ?? [] });
+    table = new FunctionTable({ registry, components, logs, logger, defaults: config.limits, metrics });
     cleanups.push(async () => table.close());
     const deployer = new Deployer(registry, table);
     for (const failure of await deployer.restore()) {
@@ -64,17 +68,31 @@ export async function startRuntime(config: RuntimeConfig, options: RuntimeOption
         logger.info({ fn: result.name, version: result.version, changed: result.changed }, result.changed ? `deployed ${result.name} v${result.version}` : `${result.name} v${result.version} is up to date`);
       }
     }
-    const pubsub = new PubsubTrigger({ table, components, policy: config.delivery, logger: logger.child({ component: 'pubsub' }) });
+    const pubsub = new PubsubTrigger({
+      table,
+      components,
+      policy: config.delivery,
+      logger: logger.child({ component: 'pubsub' }),
+      observe: ({ fn, topic, outcome }) => metrics.deliveries.inc({ function: fn, topic, outcome }),
+    });
     cleanups.push(() => pubsub.close());
     await pubsub.sync();
 
     const http = createServer(logger, 'http');
-    await http.register(httpTrigger, { table });
+    const requestLog = logger.child({ component: 'request' });
+    await http.register(httpTrigger, {
+      table,
+      observe: ({ fn, status, errorCode, seconds, requestId, method, path }) => {
+        metrics.observeRequest(fn, status, errorCode, seconds);
+        requestLog.info({ requestId, fn, method, path, status, ms: Math.round(seconds * 1e5) / 100 }, 'request');
+      },
+    });
     await http.listen({ port: config.port, host: config.host });
     cleanups.push(() => http.close());
 
     const adminToken = ensureAdminToken(config.dataDir);
     const admin = createServer(logger, 'admin', { bodyLimit: 1 << 20 });
+    await admin.register(metricsRoute, { metrics: () => RuntimeMetrics.merge(metrics, []) });
     await admin.register(adminApi, { token: adminToken, registry, deployer, table, logs });
     await admin.listen({ port: config.adminPort, host: config.adminHost });
     cleanups.push(() => admin.close());

@@ -52,6 +52,27 @@ describe('quick start: the AssemblyScript demo on embedded defaults', () => {
     });
   });
 
+  it('exposes Prometheus metrics: requests, errors by kind, latency, instances, host calls', async () => {
+    await fetch(`${runtime.httpUrl}/stock/book2`, { method: 'PUT', body: '5' });
+    for (let i = 0; i < 50 && !(await (await fetch(`${runtime.httpUrl}/audit`)).text()).includes('book2=5'); i++) await new Promise((r) => setTimeout(r, 100));
+    await fetch(`${runtime.httpUrl}/inventory?name=book1`);
+    await fetch(`${runtime.httpUrl}/nowhere`);
+    const text = await (await fetch(`${runtime.adminUrl}/metrics`)).text();
+    expect(text).toMatch(/l8_function_requests_total\{function="inventory",code="2xx"\} [1-9]/);
+    expect(text).toMatch(/l8_function_errors_total\{function="\(none\)",kind="other"\} [1-9]/);
+    expect(text).toMatch(/l8_function_duration_seconds_bucket\{le="0\.1",function="inventory"\} [1-9]/);
+    expect(text).toMatch(/l8_function_instances\{function="stock",state="live"\} [1-9]/);
+    expect(text).toMatch(/l8_host_calls_total\{function="stock",call="state\.get",outcome="ok"\} [1-9]/);
+    expect(text).toMatch(/l8_pubsub_deliveries_total\{function="audit",topic="stock-changed",outcome="delivered"\} [1-9]/);
+  });
+
+  it('logs one structured line per request, with the request id', async () => {
+    await fetch(`${runtime.httpUrl}/inventory?name=book1`, { headers: { 'x-request-id': 'trace-me-42' } });
+    await new Promise((r) => setTimeout(r, 100));
+    const line = runtime.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.requestId === 'trace-me-42' && l.msg === 'request');
+    expect(line).toMatchObject({ fn: 'inventory', method: 'GET', path: '/inventory', status: 200 });
+  });
+
   it('refuses a caller that forges the headers L8 sets', async () => {
     const response = await fetch(`${runtime.httpUrl}/stock/book1`, { headers: { 'l8-param-name': 'forged' } });
     expect(await response.text()).toBe('100');

@@ -21,7 +21,7 @@ export function bindPubsub(manifest: Manifest, components: ComponentSet): Pick<H
       }
       const meta: Record<string, string> = {};
       for (const [key, value] of metadata) meta[key] = value;
-      return hostCall(ctx, `broker "${broker}"`, () => component.publish(topic, data, meta));
+      return hostCall(ctx, 'pubsub.publish', `broker "${broker}"`, () => component.publish(topic, data, meta));
     },
   };
 }

@@ -22,16 +22,16 @@ export function bindState(manifest: Manifest, components: ComponentSet): Pick<Ho
   return {
     async stateGet(ctx, name, key) {
       const s = store(name, key);
-      const item = await hostCall(ctx, `state store "${name}"`, () => s.get(key));
+      const item = await hostCall(ctx, 'state.get', `state store "${name}"`, () => s.get(key));
       return item ? item.value : null;
     },
     async stateSet(ctx, name, key, value) {
       const s = store(name, key);
-      await hostCall(ctx, `state store "${name}"`, () => s.set(key, value));
+      await hostCall(ctx, 'state.set', `state store "${name}"`, () => s.set(key, value));
     },
     async stateDelete(ctx, name, key) {
       const s = store(name, key);
-      await hostCall(ctx, `state store "${name}"`, () => s.delete(key));
+      await hostCall(ctx, 'state.delete', `state store "${name}"`, () => s.delete(key));
     },
   };
 }

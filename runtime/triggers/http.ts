@@ -15,7 +15,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export interface HttpTriggerOptions {
   table: FunctionTable;
   /** Called once per finished request, for metrics. */
-  observe?: (event: { fn: string | null; status: number; errorCode: string | null; seconds: number }) => void;
+  observe?: (event: { fn: string | null; status: number; errorCode: string | null; seconds: number; requestId: string; method: string; path: string }) => void;
 }
 
 function readBody(stream: Readable, limit: number, fn: string): Promise<Buffer> {
@@ -98,7 +98,7 @@ export async function httpTrigger(app: FastifyInstance, options: HttpTriggerOpti
       const guestRequest: GuestRequest = { method, path, query, headers: requestHeaders(request.raw.rawHeaders), body };
       const response = await table.handleHttp(match, guestRequest, request.id);
       sendResponse(reply, response, method === 'HEAD', match.fn.name, limit);
-      observe?.({ fn: match.fn.name, status: response.status, errorCode: null, seconds: (performance.now() - started) / 1000 });
+      observe?.({ fn: match.fn.name, status: response.status, errorCode: null, seconds: (performance.now() - started) / 1000, requestId: request.id, method, path });
     } catch (caught) {
       const error = toL8Error(caught);
       if (error.status >= 500) {
@@ -106,7 +106,7 @@ export async function httpTrigger(app: FastifyInstance, options: HttpTriggerOpti
       }
       if (error.code === 'payload_too_large') reply.header('connection', 'close');
       sendError(reply, error, request.id);
-      observe?.({ fn: match?.fn.name ?? null, status: error.status, errorCode: error.code, seconds: (performance.now() - started) / 1000 });
+      observe?.({ fn: match?.fn.name ?? null, status: error.status, errorCode: error.code, seconds: (performance.now() - started) / 1000, requestId: request.id, method, path });
     }
     return reply;
   };
