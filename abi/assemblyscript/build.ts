@@ -2,7 +2,7 @@
 // module. Used by examples/assemblyscript/build.ts and the `l8 build` command; the asc
 // options it passes are explained in README.md.
 import { fork } from 'node:child_process';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +72,9 @@ export async function buildFunction(sourceFile: string, outFile: string, options
   const source = path.resolve(sourceFile);
   const baseDir = path.dirname(source);
   const target = path.resolve(outFile);
+  if (!(await stat(source).catch(() => null))?.isFile()) {
+    throw new Error(`AssemblyScript source ${sourceFile} does not exist; pass the function's entry file (the one that calls http.handle or subscriber.handle)`);
+  }
   const asc = (await loadAsc()).default;
 
   let binary: Uint8Array | null = null;

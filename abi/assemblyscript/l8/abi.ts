@@ -1,3 +1,4 @@
+/// <reference path="./runtime-builtins.d.ts" />
 // The canonical-ABI plumbing shared by imports and exports: memory the host allocates
 // (cabi_realloc), turning (ptr, len) pairs into AssemblyScript values and back, and
 // keeping guest memory alive while the host may read it. Internal to the SDK.

@@ -1,3 +1,4 @@
+/// <reference path="./runtime-builtins.d.ts" />
 /** One name/value pair of an ordered list: an HTTP header or a message metadata entry. */
 export class Field {
   name: string;

@@ -1,3 +1,4 @@
+/// <reference path="./runtime-builtins.d.ts" />
 // UTF-8 at the ABI boundary. AssemblyScript strings are UTF-16; the host speaks UTF-8.
 
 /**
