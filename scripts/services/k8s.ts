@@ -15,7 +15,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { cacheDir, envPort, readServicesEnv, serviceDir, servicesDir, updateServicesEnv, type K8sEnv } from './paths.ts';
-import { assertPortFree, capture, run, runningPid, startDaemon, stopDaemon, waitFor, withLock } from './proc.ts';
+import { assertPortFree, capture, portAnswers, run, runningPid, startDaemon, stopDaemon, waitFor, withLock } from './proc.ts';
 
 export const KUBERNETES_VERSION = 'v1.36.3';
 /** The etcd release Kubernetes 1.36 is built and tested against (its go.mod pins go.etcd.io/etcd/server/v3 v3.6.8). */
@@ -316,7 +316,10 @@ export async function stopK8s(): Promise<boolean> {
 
 export async function k8sStatus(): Promise<{ pid?: number; healthy: boolean; detail: string }> {
   const pids = k8sPids();
-  if (pids.etcd === undefined && pids.apiserver === undefined) return { healthy: false, detail: 'not running' };
+  if (pids.etcd === undefined && pids.apiserver === undefined) {
+    const port = ports().apiserver;
+    return { healthy: false, detail: (await portAnswers(port)) ? `not started by services:up, but something listens on 127.0.0.1:${port}` : 'not running' };
+  }
   const env = readServicesEnv().k8s;
   const problems: string[] = [];
   if (pids.etcd === undefined) problems.push('etcd is not running');

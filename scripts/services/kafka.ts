@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { cacheDir, envPort, readServicesEnv, serviceDir, servicesDir, updateServicesEnv, type KafkaEnv } from './paths.ts';
-import { assertPortFree, logTail, run, runningPid, startDaemon, stopDaemon, waitFor, withLock } from './proc.ts';
+import { assertPortFree, logTail, portAnswers, run, runningPid, startDaemon, stopDaemon, waitFor, withLock } from './proc.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -322,7 +322,10 @@ export async function restartKafka(): Promise<KafkaEnv> {
 export async function kafkaStatus(): Promise<{ pid?: number; healthy: boolean; detail: string }> {
   const env = kafkaEnv();
   const pid = kafkaPid();
-  if (pid === undefined) return { healthy: false, detail: 'not running' };
+  if (pid === undefined) {
+    const port = Number(env.brokers[0]!.split(':')[1]);
+    return { healthy: false, detail: (await portAnswers(port)) ? `not started by services:up, but something listens on ${env.brokers[0]}` : 'not running' };
+  }
   try {
     const topics = await kafkaListTopics(env);
     return { pid, healthy: true, detail: `${env.brokers.join(',')} (${topics.length} topics)` };
