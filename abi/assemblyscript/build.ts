@@ -156,6 +156,7 @@ export async function buildFunctions(
       child.once('exit', (code, signal) => reject(new Error(`the AssemblyScript build process exited (${signal ?? `code ${code}`})`)));
       child.once('error', reject);
     });
+    exited.catch(() => {}); // the normal exit after disconnect() is no error
     try {
       while (next < jobs.length) {
         const index = next++;
