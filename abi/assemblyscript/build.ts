@@ -106,10 +106,12 @@ export async function buildFunction(sourceFile: string, outFile: string, options
     transforms: [L8Transform as never],
   });
   await Promise.all(outputs);
-  const diagnostics = stderr.toString().trim();
+  // asc ends its output with "FAILURE <the error and its stack>", which `error` already says.
+  const diagnostics = stderr.toString().split(/^FAILURE /m)[0]!.trim();
   if (error) {
-    const relative = path.relative(process.cwd(), source) || source;
-    throw new Error(`AssemblyScript build of ${relative} failed: ${error.message}${diagnostics ? `\n${diagnostics}` : ''}`);
+    const relative = path.relative(process.cwd(), source);
+    const shown = relative && !relative.startsWith('..') ? relative : source;
+    throw new Error(`AssemblyScript build of ${shown} failed: ${error.message}${diagnostics ? `\n${diagnostics}` : ''}`);
   }
   if (!binary) throw new Error(`AssemblyScript build of ${sourceFile} produced no module`);
   return { outFile: target, size: (binary as Uint8Array).length, ms: performance.now() - started, warnings: diagnostics };
