@@ -24,6 +24,20 @@ export interface FunctionRecord {
   versions: FunctionVersion[];
 }
 
+function storedModulePath(dataDir: string, digest: string): string {
+  if (!/^[0-9a-f]{64}$/.test(digest)) throw new L8Error('bad_request', `"${digest}" is not a sha256 hex digest`);
+  return join(dataDir, 'modules', `${digest}.wasm`);
+}
+
+/** Reads an uploaded module from a data dir (also used by worker lanes, which share it). */
+export async function readStoredModule(dataDir: string, digest: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(storedModulePath(dataDir, digest)));
+  } catch {
+    throw new L8Error('not_found', `no module with sha256 ${digest} was uploaded; upload it first (POST /v1/modules)`);
+  }
+}
+
 /** How many versions are kept per function for rollback. */
 const KEEP_VERSIONS = 20;
 
@@ -86,17 +100,12 @@ export class FunctionRegistry {
     return stat(this.modulePath(digest)).then(() => true, () => false);
   }
 
-  async readModule(digest: string): Promise<Uint8Array> {
-    try {
-      return new Uint8Array(await readFile(this.modulePath(digest)));
-    } catch {
-      throw new L8Error('not_found', `no module with sha256 ${digest} was uploaded; upload it first (PUT /v1/modules/${digest})`);
-    }
+  readModule(digest: string): Promise<Uint8Array> {
+    return readStoredModule(this.dataDir, digest);
   }
 
   private modulePath(digest: string): string {
-    if (!/^[0-9a-f]{64}$/.test(digest)) throw new L8Error('bad_request', `"${digest}" is not a sha256 hex digest`);
-    return join(this.modulesDir, `${digest}.wasm`);
+    return storedModulePath(this.dataDir, digest);
   }
 
   list(): FunctionRecord[] {

@@ -13,6 +13,10 @@ import type { PubSub } from '../components/pubsub/contract.ts';
 import { kafkaPubSubFromSpec } from '../components/pubsub/kafka.ts';
 import { MemoryPubSub } from '../components/pubsub/memory.ts';
 import { redisPubSubFromSpec } from '../components/pubsub/redis.ts';
+import { PluggableCatalog, socketsFolder } from '../components/pluggable/index.ts';
+import type { SecretStore } from '../components/secrets/contract.ts';
+import { envSecretsFromSpec } from '../components/secrets/env.ts';
+import { fileSecretsFromSpec } from '../components/secrets/file.ts';
 import type { Sequencer } from '../components/sequencer/contract.ts';
 import { FileSequencer } from '../components/sequencer/file.ts';
 import { MemorySequencer } from '../components/sequencer/memory.ts';
@@ -30,7 +34,7 @@ export interface ComponentTypes {
   config: ConfigStore;
   lock: LockStore;
   sequencer: Sequencer;
-  secrets: Component;
+  secrets: SecretStore;
 }
 
 export interface FactoryContext {
@@ -73,11 +77,20 @@ const FACTORIES: { [K in CapabilityKind]: Record<string, Factory<ComponentTypes[
     file: (ctx) => new FileSequencer({ path: ctx.path(ctx.spec.path, join(ctx.config.dataDir, 'sequencer', `${ctx.name}.sqlite`)) }),
     redis: (ctx) => redisSequencerFromSpec(ctx.name, ctx.spec),
   },
-  secrets: {},
+  secrets: {
+    env: (ctx) => envSecretsFromSpec(ctx.name, ctx.spec),
+    file: (ctx) => fileSecretsFromSpec(ctx.name, ctx.spec, (value) => ctx.path(value, '')),
+  },
 };
 
 export function registerBackend<K extends CapabilityKind>(kind: K, type: string, factory: Factory<ComponentTypes[K]>): void {
   (FACTORIES[kind] as Record<string, Factory<ComponentTypes[K]>>)[type] = factory;
+}
+
+/** What capability bindings need from a component set (a worker lane has a remote one). */
+export interface ComponentLookup {
+  get<K extends CapabilityKind>(kind: K, name: string): ComponentTypes[K] | undefined;
+  require<K extends CapabilityKind>(kind: K, name: string): ComponentTypes[K];
 }
 
 export interface ComponentStatus {
@@ -88,14 +101,17 @@ export interface ComponentStatus {
   health: ComponentHealth;
 }
 
-export class ComponentSet {
+export class ComponentSet implements ComponentLookup {
   private readonly byKind = new Map<CapabilityKind, Map<string, Component>>();
   private readonly specs = new Map<string, ComponentSpec>();
+  /** Pluggable components (gRPC on Unix sockets) found at start: more backend types, named after their sockets. */
+  pluggable: PluggableCatalog = PluggableCatalog.empty('');
 
   /** Creates and initialises every configured component. Fails naming the first that cannot start. */
   static async start(config: RuntimeConfig): Promise<ComponentSet> {
     const set = new ComponentSet();
     try {
+      set.pluggable = await PluggableCatalog.discover(socketsFolder(process.env, config.componentsSocketsFolder));
       for (const [kind, named] of Object.entries(config.components) as Array<[CapabilityKind, Record<string, ComponentSpec>]>) {
         for (const [name, spec] of Object.entries(named)) {
           await set.add(kind, name, spec, config);
@@ -108,12 +124,15 @@ export class ComponentSet {
     return set;
   }
 
-  private async add(kind: CapabilityKind, name: string, spec: ComponentSpec, config: RuntimeConfig): Promise<void> {
+  /** Builds (does not initialise) the component a spec describes: a built-in backend, else a pluggable one. */
+  async create(kind: CapabilityKind, name: string, spec: ComponentSpec, config: RuntimeConfig): Promise<Component> {
     const id = `${kind}/${name}`;
     const factory = FACTORIES[kind][spec.type] as Factory<Component> | undefined;
     if (!factory) {
+      const pluggable = this.pluggable.create({ kind, name, spec });
+      if (pluggable) return pluggable;
       const known = Object.keys(FACTORIES[kind]);
-      throw new L8Error('bad_request', `component ${id}: unknown type "${spec.type}"; ${kind} backends are: ${known.join(', ') || 'none yet'}`);
+      throw new L8Error('bad_request', `component ${id}: unknown type "${spec.type}"; ${kind} backends are: ${known.join(', ') || 'none yet'}${this.pluggable.explain(spec.type)}`);
     }
     const ctx: FactoryContext = {
       id,
@@ -122,7 +141,12 @@ export class ComponentSet {
       config,
       path: (value, fallback) => (typeof value === 'string' && value ? resolve(config.baseDir, value) : fallback),
     };
-    const component = await factory(ctx);
+    return factory(ctx);
+  }
+
+  private async add(kind: CapabilityKind, name: string, spec: ComponentSpec, config: RuntimeConfig): Promise<void> {
+    const id = `${kind}/${name}`;
+    const component = await this.create(kind, name, spec, config);
     try {
       await component.init();
     } catch (error) {
@@ -133,6 +157,16 @@ export class ComponentSet {
     if (!named) this.byKind.set(kind, (named = new Map()));
     named.set(name, component);
     this.specs.set(id, spec);
+  }
+
+  /**
+   * Adds a component after start unless one of that kind and name exists; true when added.
+   * For extensions that learn of components late (the state stores a Layotto config names).
+   */
+  async addIfMissing(kind: CapabilityKind, name: string, spec: ComponentSpec, config: RuntimeConfig): Promise<boolean> {
+    if (this.get(kind, name)) return false;
+    await this.add(kind, name, spec, config);
+    return true;
   }
 
   get<K extends CapabilityKind>(kind: K, name: string): ComponentTypes[K] | undefined {

@@ -7,8 +7,7 @@ import { parse } from 'yaml';
 import { L8Error } from '../host/errors.ts';
 import { checkBinary } from '../host/module-forms.ts';
 import { parseManifest, type Manifest } from '../functions/manifest.ts';
-import type { FunctionRegistry, FunctionVersion } from '../functions/registry.ts';
-import type { FunctionTable } from './function-table.ts';
+import type { Activate, FunctionRegistry, FunctionVersion } from '../functions/registry.ts';
 
 export interface DeployResult {
   name: string;
@@ -19,11 +18,12 @@ export interface DeployResult {
 
 export class Deployer {
   private readonly registry: FunctionRegistry;
-  private readonly table: FunctionTable;
+  /** Makes a version live everywhere it runs (the main table and every worker lane). */
+  private readonly activate: Activate;
 
-  constructor(registry: FunctionRegistry, table: FunctionTable) {
+  constructor(registry: FunctionRegistry, activate: Activate) {
     this.registry = registry;
-    this.table = table;
+    this.activate = activate;
   }
 
   /** Checks a module against the ABI and stores it; returns its sha256. */
@@ -33,16 +33,16 @@ export class Deployer {
   }
 
   async deploy(manifest: Manifest, sha256: string): Promise<DeployResult> {
-    const { version, changed } = await this.registry.deploy(manifest, sha256, this.table.activate);
+    const { version, changed } = await this.registry.deploy(manifest, sha256, this.activate);
     return { name: manifest.name, version: version.version, sha256, changed };
   }
 
   async rollback(name: string): Promise<FunctionVersion> {
-    return this.registry.rollback(name, this.table.activate);
+    return this.registry.rollback(name, this.activate);
   }
 
   async remove(name: string): Promise<void> {
-    await this.registry.remove(name, this.table.activate);
+    await this.registry.remove(name, this.activate);
   }
 
   /** Loads every function's active version at start. Returns the ones that failed. */
@@ -52,7 +52,7 @@ export class Deployer {
       const version = record.versions.find((v) => v.version === record.active);
       if (!version) continue;
       try {
-        await this.table.activate(record.name, version);
+        await this.activate(record.name, version);
       } catch (error) {
         failures.push({ name: record.name, error: (error as Error).message });
       }

@@ -14,10 +14,10 @@ import { L8Error } from '../host/errors.ts';
 import { DEFAULT_TUNING, LoadedFunction, type FunctionLimits, type HostTuning } from '../host/loaded-function.ts';
 import type { Manifest, Route } from '../functions/manifest.ts';
 import type { FunctionRegistry, FunctionVersion } from '../functions/registry.ts';
+import type { LogLine } from './logs.ts';
 import { bindServices, type FunctionCaller } from './capabilities/index.ts';
-import type { ComponentSet } from './components.ts';
+import type { ComponentLookup } from './components.ts';
 import type { DefaultLimits } from './config.ts';
-import type { FunctionLogs } from './logs.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 
 /** Invoke chains deeper than this are refused: almost certainly a loop. */
@@ -53,9 +53,10 @@ export function isReservedHeader(name: string): boolean {
 }
 
 export interface FunctionTableOptions {
-  registry: FunctionRegistry;
-  components: ComponentSet;
-  logs: FunctionLogs;
+  /** Where module bytes come from (the registry, or its data dir in a worker lane). */
+  registry: Pick<FunctionRegistry, 'readModule' | 'dataDir'>;
+  components: ComponentLookup;
+  logs: { write(line: LogLine): void; forget(fn: string): void };
   logger: Logger;
   defaults: DefaultLimits;
   tuning?: Partial<HostTuning>;
@@ -131,9 +132,14 @@ export class FunctionTable implements FunctionCaller {
     if (manifest.subscriptions.length > 0 && !compiled.hasSubscriber) {
       throw new L8Error('invalid_module', `function "${name}" declares subscriptions but its module exports no subscriber (l8:faas/subscriber#on-message)`);
     }
+    const { files, outboundHosts } = manifest.capabilities;
+    if (compiled.form !== 'component' && (files.length > 0 || outboundHosts.length > 0)) {
+      throw new L8Error('invalid_manifest', `function "${name}" grants capabilities.${files.length > 0 ? 'files' : 'outboundHosts'}, which only WebAssembly components can use (through WASI 0.2); its module is a core module (${compiled.form}), which has no filesystem or outgoing HTTP`);
+    }
+    const sandbox = { env: manifest.config, files, outboundHosts };
     const loaded = await LoadedFunction.load(name, version.version, compiled, limits, this.tuning, (stream, line) =>
       this.log(name, 'init', stream === 'stdout' ? 'info' : 'warn', line, stream),
-    );
+    sandbox);
     const next: ActiveFunction = {
       name,
       version,

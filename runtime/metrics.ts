@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client): what operators need to see a function misbehave —
 // requests, errors by kind, latency, instances, host calls, deliveries. Every lane
 // (main thread and worker threads) keeps its own registry; /metrics merges them.
+import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** A registry's metrics as JSON (what lanes send to the main thread). */
@@ -81,4 +82,13 @@ export class RuntimeMetrics {
     const merged = AggregatorRegistry.aggregate([await main.json(), ...others]);
     return { text: await merged.metrics(), contentType: merged.contentType };
   }
+}
+
+/** What every HTTP lane does when a request finishes: count it and log one line. */
+export function requestObserver(metrics: RuntimeMetrics, logger: Logger) {
+  const log = logger.child({ component: 'request' });
+  return (event: { fn: string | null; status: number; errorCode: string | null; seconds: number; requestId: string; method: string; path: string }): void => {
+    metrics.observeRequest(event.fn, event.status, event.errorCode, event.seconds);
+    log.info({ requestId: event.requestId, fn: event.fn, method: event.method, path: event.path, status: event.status, ms: Math.round(event.seconds * 1e5) / 100 }, 'request');
+  };
 }

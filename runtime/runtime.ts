@@ -12,7 +12,10 @@ import { EXTENSIONS } from './extensions.ts';
 import { FunctionTable } from './function-table.ts';
 import { createServer, urlOf } from './http-server.ts';
 import { FunctionLogs } from './logs.ts';
-import { RuntimeMetrics } from './metrics.ts';
+import { RuntimeMetrics, requestObserver } from './metrics.ts';
+import { Lanes } from './lanes/lanes.ts';
+import type { FastifyListenOptions } from 'fastify';
+import type { AddressInfo } from 'node:net';
 import { metricsRoute } from './admin/metrics-route.ts';
 import { httpTrigger } from './triggers/http.ts';
 import { PubsubTrigger } from './triggers/pubsub.ts';
@@ -58,8 +61,14 @@ export async function startRuntime(config: RuntimeConfig, options: RuntimeOption
     let table: FunctionTable | null = null;
     const metrics = new RuntimeMetrics({ defaultMetrics: true, instances: () => table?.instanceStats() ?? [] });
     table = new FunctionTable({ registry, components, logs, logger, defaults: config.limits, metrics });
-    cleanups.push(async () => table.close());
-    const deployer = new Deployer(registry, table);
+    const mainTable = table;
+    cleanups.push(async () => mainTable.close());
+    // Worker lanes (started below) get every change after the main table has it.
+    let lanes: Lanes | null = null;
+    const deployer = new Deployer(registry, async (name, version) => {
+      await mainTable.activate(name, version);
+      await lanes?.activate(name, version);
+    });
     for (const failure of await deployer.restore()) {
       logger.error({ fn: failure.name }, `function "${failure.name}" could not be loaded and is not served: ${failure.error}`);
     }
@@ -78,21 +87,21 @@ export async function startRuntime(config: RuntimeConfig, options: RuntimeOption
     cleanups.push(() => pubsub.close());
     await pubsub.sync();
 
+    // The main thread is a lane itself; with workers > 0, more threads share its port.
     const http = createServer(logger, 'http');
-    const requestLog = logger.child({ component: 'request' });
-    await http.register(httpTrigger, {
-      table,
-      observe: ({ fn, status, errorCode, seconds, requestId, method, path }) => {
-        metrics.observeRequest(fn, status, errorCode, seconds);
-        requestLog.info({ requestId, fn, method, path, status, ms: Math.round(seconds * 1e5) / 100 }, 'request');
-      },
-    });
-    await http.listen({ port: config.port, host: config.host });
+    await http.register(httpTrigger, { table, observe: requestObserver(metrics, logger) });
+    await http.listen({ port: config.port, host: config.host, reusePort: config.workers > 0 } as FastifyListenOptions);
     cleanups.push(() => http.close());
+    if (config.workers > 0) {
+      const port = (http.server.address() as AddressInfo).port;
+      lanes = await Lanes.start({ count: config.workers, port, config, table, components, logs, logger });
+      const started = lanes;
+      cleanups.push(() => started.close());
+    }
 
     const adminToken = ensureAdminToken(config.dataDir);
     const admin = createServer(logger, 'admin', { bodyLimit: 1 << 20 });
-    await admin.register(metricsRoute, { metrics: () => RuntimeMetrics.merge(metrics, []) });
+    await admin.register(metricsRoute, { metrics: async () => RuntimeMetrics.merge(metrics, (await lanes?.metrics()) ?? []) });
     await admin.register(adminApi, { token: adminToken, registry, deployer, table, logs });
     await admin.listen({ port: config.adminPort, host: config.adminHost });
     cleanups.push(() => admin.close());

@@ -3,10 +3,10 @@
 import { AllowList } from '../../functions/allow-list.ts';
 import type { Manifest } from '../../functions/manifest.ts';
 import type { HostServices } from '../../host/call-context.ts';
-import type { ComponentSet } from '../components.ts';
+import type { ComponentLookup } from '../components.ts';
 import { asCapabilityError, denied } from './capability.ts';
 
-export function bindConfig(manifest: Manifest, components: ComponentSet): Pick<HostServices, 'configGet'> {
+export function bindConfig(manifest: Manifest, components: ComponentLookup): Pick<HostServices, 'configGet'> {
   const grants = new AllowList(manifest.capabilities.config);
   const own = new Map(Object.entries(manifest.config));
   return {

@@ -2,7 +2,7 @@
 // One file per capability; adding one never touches the others.
 import type { Manifest } from '../../functions/manifest.ts';
 import type { HostServices } from '../../host/call-context.ts';
-import type { ComponentSet } from '../components.ts';
+import type { ComponentLookup } from '../components.ts';
 import { bindConfig } from './config.ts';
 import { bindInvoke, type FunctionCaller } from './invoke.ts';
 import { bindPubsub } from './pubsub.ts';
@@ -10,7 +10,7 @@ import { bindState } from './state.ts';
 
 export type { FunctionCaller } from './invoke.ts';
 
-export function bindServices(manifest: Manifest, components: ComponentSet, caller: FunctionCaller): HostServices {
+export function bindServices(manifest: Manifest, components: ComponentLookup, caller: FunctionCaller): HostServices {
   return {
     ...bindState(manifest, components),
     ...bindPubsub(manifest, components),

@@ -2,10 +2,10 @@
 import { AllowList } from '../../functions/allow-list.ts';
 import type { Manifest } from '../../functions/manifest.ts';
 import { CapabilityError, type HostServices } from '../../host/call-context.ts';
-import type { ComponentSet } from '../components.ts';
+import type { ComponentLookup } from '../components.ts';
 import { asCapabilityError, denied, hostCall } from './capability.ts';
 
-export function bindPubsub(manifest: Manifest, components: ComponentSet): Pick<HostServices, 'publish'> {
+export function bindPubsub(manifest: Manifest, components: ComponentLookup): Pick<HostServices, 'publish'> {
   const grants = new Map(Object.entries(manifest.capabilities.publish).map(([broker, topics]) => [broker, new AllowList(topics)]));
   return {
     async publish(ctx, broker, topic, data, metadata) {

@@ -2,12 +2,12 @@
 import { AllowList } from '../../functions/allow-list.ts';
 import type { Manifest } from '../../functions/manifest.ts';
 import { CapabilityError, type HostServices } from '../../host/call-context.ts';
-import type { ComponentSet } from '../components.ts';
+import type { ComponentLookup } from '../components.ts';
 import { asCapabilityError, denied, hostCall } from './capability.ts';
 
 const MAX_KEY_BYTES = 4096;
 
-export function bindState(manifest: Manifest, components: ComponentSet): Pick<HostServices, 'stateGet' | 'stateSet' | 'stateDelete'> {
+export function bindState(manifest: Manifest, components: ComponentLookup): Pick<HostServices, 'stateGet' | 'stateSet' | 'stateDelete'> {
   const grants = new AllowList(manifest.capabilities.state);
   const store = (name: string, key: string) => {
     if (!grants.allows(name)) throw denied(manifest.name, `state store "${name}"`, 'capabilities.state');
