@@ -148,6 +148,32 @@ describe('calls', () => {
     expect((error as L8Error).message).toMatch(/4 MiB limit/);
   });
 
+  it('reports one allocation far above the limit as a memory limit error while memory is still small', async () => {
+    const fn = await LoadedFunction.load('probe', 1, compiled, limits({ memoryPages: 64 }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    // 100 MiB asked at once: memory.grow is refused at 1 page (64 KiB) of a 4 MiB limit.
+    const error = await fn.handleHttp(ctx(), request('/big')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(L8Error);
+    expect((error as L8Error).code).toBe('memory_limit');
+    expect((error as L8Error).message).toMatch(/function "probe" ran out of memory: .*4 MiB limit/);
+    expect((error as L8Error).message).toMatch(/raise limits\.memoryMb/);
+    expect(fn.pool.discarded).toBe(1);
+  });
+
+  it('a trap near the memory limit without a refused grow stays a trap', async () => {
+    const fn = await LoadedFunction.load('probe', 1, compiled, limits({ memoryPages: 64 }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    // A 3.5 MiB body grows memory to ~3.6 of 4 MiB before the guest traps on its own.
+    const error = await fn.handleHttp(ctx(), request('/trap', 'x'.repeat(3.5 * 2 ** 20))).catch((e: unknown) => e);
+    expect((error as L8Error).code).toBe('trap');
+  });
+
+  it('a refused grow the guest recovered from in an earlier call does not make a later trap a memory limit error', async () => {
+    const fn = await LoadedFunction.load('probe', 1, compiled, limits({ memoryPages: 64, reuse: true, maxConcurrency: 1 }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    expect((await fn.handleHttp(ctx(), request('/attempt'))).status).toBe(200);
+    // Same instance (reuse, one at a time): the flag set by the refused grow is cleared.
+    await expect(fn.handleHttp(ctx(), request('/trap'))).rejects.toMatchObject({ code: 'trap' });
+    expect(fn.pool.discarded).toBe(1);
+  });
+
   it('captures stdout and the log import as log lines', async () => {
     const fn = await LoadedFunction.load('probe', 1, compiled, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
     logs.length = 0;
@@ -164,5 +190,21 @@ describe('calls', () => {
     const fn = await LoadedFunction.load('probe', 1, compiled, limits({ maxConcurrency: 1, maxQueue: 1 }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
     const calls = [0, 1, 2].map(() => fn.handleHttp(ctx(), request('/state', 'book1')).then((r) => r.status, (e: L8Error) => e.code));
     expect(await Promise.all(calls)).toEqual([200, 200, 'overloaded']);
+  });
+
+  it('lets _initialize log, and refuses other host calls there with a clear error', async () => {
+    const wat = `(module
+      (import "l8:faas/log@0.1.0" "write" (func $log (param i32 i32 i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "starting up")
+      (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+      (func (export "_initialize") (call $log (i32.const 4) (i32.const 16) (i32.const 11)))
+      (func (export "l8:faas/http-handler@0.1.0#handle") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+        (i32.store16 (i32.const 256) (i32.const 204)) (i32.const 256)))`;
+    const module = new CoreCompiled(await parse(wat), { maxMemoryPages: 16, sha256: 'init' });
+    const lines: string[] = [];
+    const fn = await LoadedFunction.load('init', 1, module, limits(), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, (stream, line) => lines.push(`${stream}: ${line}`));
+    expect(lines).toEqual(['stderr: starting up']);
+    expect((await fn.handleHttp(ctx(), request('/x'))).status).toBe(204);
   });
 });

@@ -2,7 +2,7 @@
 // `_initialize` the instance's memory and mutable globals are snapshotted; `reset()`
 // puts them back so the next request sees exactly the state a fresh instance would,
 // without paying for a new instantiation.
-import type { CallContext, GuestMessage, GuestRequest, GuestResponse } from '../call-context.ts';
+import { CapabilityError, type CallContext, type GuestMessage, type GuestRequest, type GuestResponse } from '../call-context.ts';
 import type { GuestInstance, InitOutput, InstanceOptions } from '../guest-instance.ts';
 import { AbiViolation, GuestMemory } from '../guest-memory.ts';
 import { WasiPreview1 } from '../wasi-preview1.ts';
@@ -16,6 +16,30 @@ import { linkImports, type InstanceSlot } from './linker.ts';
  */
 const UNSUSPENDABLE_FUEL = 50_000_000;
 
+const duringInit = () => Promise.reject(new CapabilityError('invalid', 'host calls other than log are not available during initialisation (_initialize); make them while handling a request'));
+
+/** The context of `_initialize`: logs go to the function's init output, host calls fail. */
+function initContext(output: InitOutput): CallContext {
+  return {
+    requestId: 'init',
+    functionName: '',
+    deadline: Infinity,
+    depth: 0,
+    cancelled: false,
+    log: (level, message) => output(level === 'error' || level === 'warn' ? 'stderr' : 'stdout', message),
+    services: {
+      stateGet: duringInit,
+      stateSet: duringInit,
+      stateDelete: duringInit,
+      publish: duringInit,
+      invoke: duringInit,
+      configGet: () => {
+        throw new CapabilityError('invalid', 'config is not available during initialisation (_initialize); read it while handling a request');
+      },
+    },
+  };
+}
+
 /** A promise that never settles: parks a guest whose request was abandoned until it is garbage. */
 const parkForever = () => new Promise<number>(() => {});
 
@@ -27,9 +51,10 @@ export class CoreInstance implements GuestInstance {
   uses = 0;
   private readonly wasi = new WasiPreview1();
   private readonly options: InstanceOptions;
-  private readonly memoryLimitBytes: number;
   private readonly memory: GuestMemory;
   private readonly fuel: WebAssembly.Global | null;
+  /** Set to 1 by the instrumented memory.grow wrapper when a grow fails; cleared before each call. */
+  private readonly growFailed: WebAssembly.Global | null;
   private readonly globals: WebAssembly.Global[];
   private readonly handleExport: ((...args: number[]) => Promise<number>) | null;
   private readonly messageExport: ((...args: number[]) => Promise<number>) | null;
@@ -42,7 +67,6 @@ export class CoreInstance implements GuestInstance {
 
   constructor(compiled: CoreCompiled, options: InstanceOptions) {
     this.options = options;
-    this.memoryLimitBytes = compiled.instrumented.memory.maximumPages * 65536;
     const { interruptImport } = compiled.instrumented;
     const internal = interruptImport
       ? { [interruptImport.module]: { [interruptImport.name]: new WebAssembly.Suspending(() => this.interrupt()) } }
@@ -53,6 +77,8 @@ export class CoreInstance implements GuestInstance {
     this.exports = exports;
     this.hasInitialize = compiled.checked.hasInitialize;
     this.fuel = compiled.instrumented.fuelGlobal ? (exports[compiled.instrumented.fuelGlobal] as WebAssembly.Global) : null;
+    const { growFailedGlobal } = compiled.instrumented;
+    this.growFailed = growFailedGlobal ? (exports[growFailedGlobal] as WebAssembly.Global) : null;
     this.globals = compiled.instrumented.globals.map((g) => exports[g.exportName] as WebAssembly.Global);
     const realloc = exports.cabi_realloc as Export;
     this.memory = new GuestMemory(exports.memory as WebAssembly.Memory, (a, b, c, d) => this.unsuspendable(() => realloc(a, b, c, d)));
@@ -68,6 +94,9 @@ export class CoreInstance implements GuestInstance {
   /** Runs `_initialize` (when exported) and takes the snapshot every request starts from. */
   initialize(output: InitOutput): void {
     this.wasi.beginCall(output);
+    // During initialisation a guest may log (e.g. why it aborts), but has no request to
+    // make host calls for.
+    this.slot.ctx = initContext(output);
     try {
       if (this.hasInitialize) {
         const init = this.exports._initialize as () => void;
@@ -75,6 +104,7 @@ export class CoreInstance implements GuestInstance {
       }
     } finally {
       this.wasi.endCall();
+      this.slot.ctx = null;
     }
     if (!this.options.reuse) {
       this.snapshot = { memory: this.memory.u8().slice(), globals: this.globals.map((g) => g.value) };
@@ -118,6 +148,11 @@ export class CoreInstance implements GuestInstance {
   private begin(ctx: CallContext): void {
     this.uses++;
     this.slot.ctx = ctx;
+    // Cleared here, before the arguments are written (cabi_realloc may grow), and not
+    // through the snapshot: the flag is not among the snapshotted globals, and reuse
+    // mode restores nothing. A refusal the guest recovered from in an earlier call, or
+    // during _initialize, must not turn this call's unrelated trap into memory_limit.
+    if (this.growFailed) this.growFailed.value = 0;
     this.wasi.beginCall((stream, line) => ctx.log(stream === 'stdout' ? 'info' : 'warn', line, stream));
   }
 
@@ -196,13 +231,15 @@ export class CoreInstance implements GuestInstance {
   }
 
   /**
-   * Whether the guest's memory is close enough to its limit that a trap now is most
-   * likely an allocation that memory.grow refused (allocators grow in chunks of up to a
-   * few MiB, then trap when the grow fails).
+   * Whether a memory.grow failed during this call (the instrumented wrapper sets the
+   * flag): a trap after that is the guest's reaction to running out of memory
+   * (allocators trap or abort when the grow they need is refused), whatever size the
+   * memory had — a single allocation far above the limit fails while memory is small.
+   * No guess from the memory size: the guest's memory.grow is the only way its memory
+   * grows (the host never grows it), and a genuine trap near the limit is a trap.
    */
   nearMemoryLimit(): boolean {
-    const slack = Math.max(2 << 20, this.memoryLimitBytes / 10);
-    return this.memory.size + slack >= this.memoryLimitBytes;
+    return this.growFailed !== null && this.growFailed.value === 1;
   }
 
   get memoryBytes(): number {
