@@ -48,6 +48,8 @@ export interface RuntimeConfig {
   baseDir: string;
   /** Sections of the config file that belong to extensions, by their configKey. */
   extensions: Record<string, unknown>;
+  /** Folder of pluggable component sockets (L8_COMPONENTS_SOCKETS_FOLDER wins; see components/pluggable). */
+  componentsSocketsFolder?: string;
 }
 
 export const DEFAULT_LIMITS: DefaultLimits = {
@@ -73,7 +75,8 @@ export function embeddedComponents(): RuntimeConfig['components'] {
     config: { default: { type: 'inline', values: {} } },
     lock: { default: { type: 'memory' } },
     sequencer: { default: { type: 'file' } },
-    secrets: {},
+    // Only L8_SECRET_* variables: the runtime's own settings (admin token, passwords) stay private.
+    secrets: { default: { type: 'env', prefix: 'L8_SECRET_' } },
   };
 }
 
@@ -134,7 +137,7 @@ export function loadRuntimeConfig(path: string | undefined, overrides: ConfigOve
     raw = expandEnv(raw, env, path) as Record<string, unknown>;
     baseDir = dirname(resolve(path));
   }
-  const known = ['host', 'port', 'adminHost', 'adminPort', 'dataDir', 'workers', 'logLevel', 'limits', 'delivery', 'components', ...extensionKeys];
+  const known = ['host', 'port', 'adminHost', 'adminPort', 'dataDir', 'workers', 'logLevel', 'limits', 'delivery', 'components', 'componentsSocketsFolder', ...extensionKeys];
   for (const key of Object.keys(raw)) {
     if (!known.includes(key)) fail(path ?? '', `unknown field "${key}" (known: ${known.join(', ')})`);
   }
@@ -186,5 +189,6 @@ export function loadRuntimeConfig(path: string | undefined, overrides: ConfigOve
     components,
     baseDir,
     extensions: Object.fromEntries(extensionKeys.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])),
+    componentsSocketsFolder: typeof raw.componentsSocketsFolder === 'string' ? resolve(baseDir, raw.componentsSocketsFolder) : undefined,
   };
 }
