@@ -1,0 +1,67 @@
+// Builds the Go pluggable component: generates its gRPC stubs from the Dapr .proto files
+// in proto/ (tools/protogen, no protoc needed), then `go build`s build/memstore.
+// Modules come from the Go module proxy into Go's own module cache (`go env GOMODCACHE`,
+// under the home folder), which CI keeps between runs.
+//
+//   node examples/pluggable/build.ts        (or: npm run build:pluggable)
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const PLUGGABLE_DIR = import.meta.dirname;
+export const MEMSTORE_BINARY = join(PLUGGABLE_DIR, 'build', 'memstore');
+const PROTO_DIR = resolve(PLUGGABLE_DIR, '../../proto');
+
+function go(args: string[]): Promise<void> {
+  return new Promise((resolveRun, reject) => {
+    execFile('go', args, { cwd: PLUGGABLE_DIR, env: { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' }, maxBuffer: 16 << 20 }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`go ${args.join(' ')} failed in ${PLUGGABLE_DIR}: ${stderr || error.message}`));
+      else resolveRun();
+    });
+  });
+}
+
+/** Why Go cannot build the example here, or null. */
+export async function missingToolchain(): Promise<string | null> {
+  try {
+    await go(['version']);
+    return null;
+  } catch {
+    return 'needs Go >= 1.25 on PATH (https://go.dev/dl/) to build the pluggable component in examples/pluggable';
+  }
+}
+
+function newest(path: string): number {
+  const info = statSync(path);
+  if (!info.isDirectory()) return info.mtimeMs;
+  let latest = 0;
+  for (const entry of readdirSync(path)) {
+    if (entry === 'build' || entry === 'gen') continue;
+    latest = Math.max(latest, newest(join(path, entry)));
+  }
+  return latest;
+}
+
+/** Generates the stubs and builds the binary unless both are newer than their sources. */
+export async function buildPluggable(options: { log?: (line: string) => void } = {}): Promise<string> {
+  const log = options.log ?? (() => {});
+  const missing = await missingToolchain();
+  if (missing) throw new Error(missing);
+  const sources = Math.max(newest(PLUGGABLE_DIR), newest(join(PROTO_DIR, 'dapr')));
+  if (existsSync(MEMSTORE_BINARY) && statSync(MEMSTORE_BINARY).mtimeMs > sources) {
+    log(`pluggable: ${MEMSTORE_BINARY} is up to date`);
+    return MEMSTORE_BINARY;
+  }
+  const t0 = performance.now();
+  await go(['run', './tools/protogen', '-proto', PROTO_DIR, '-out', '.']);
+  await go(['build', '-o', MEMSTORE_BINARY, './memstore']);
+  log(`pluggable: built ${MEMSTORE_BINARY} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return MEMSTORE_BINARY;
+}
+
+if (import.meta.main) {
+  buildPluggable({ log: console.log }).catch((error) => {
+    console.error((error as Error).message);
+    process.exit(1);
+  });
+}
