@@ -1,4 +1,6 @@
 // Every extension the runtime knows, started in this order (see extension.ts).
 import type { RuntimeExtension } from './extension.ts';
+import { kubernetesExtension } from './kubernetes/extension.ts';
+import { layottoExtension } from './layotto/extension.ts';
 
-export const EXTENSIONS: RuntimeExtension[] = [];
+export const EXTENSIONS: RuntimeExtension[] = [kubernetesExtension, layottoExtension];
