@@ -33,6 +33,10 @@ const services: HostServices = {
   publish: async () => 'id',
   configGet: () => null,
   invoke: async () => ({ status: 200, headers: [], body: new Uint8Array() }),
+  tryLock: async () => true,
+  unlock: async () => 'success',
+  keepAlive: async () => true,
+  nextId: async () => 1n,
 };
 
 const logs: Array<{ level: string; message: string; source: string }> = [];
@@ -157,6 +161,13 @@ describe('calls', () => {
     expect((error as L8Error).message).toMatch(/function "probe" ran out of memory: .*4 MiB limit/);
     expect((error as L8Error).message).toMatch(/raise limits\.memoryMb/);
     expect(fn.pool.discarded).toBe(1);
+  });
+
+  it('reports an exit after a refused grow (Go runtime style) as a memory limit error', async () => {
+    const fn = await LoadedFunction.load('probe', 1, compiled, limits({ memoryPages: 64 }), { fuelQuantum: 10_000, sliceMs: 2, maxIdle: 2 }, () => {});
+    const error = await fn.handleHttp(ctx(), request('/xit')).catch((e: unknown) => e);
+    expect((error as L8Error).code).toBe('memory_limit');
+    expect((error as L8Error).message).toMatch(/4 MiB limit and exited \(the function called proc_exit\(2\)/);
   });
 
   it('a trap near the memory limit without a refused grow stays a trap', async () => {

@@ -109,21 +109,22 @@ export class LoadedFunction {
     if (error instanceof CallCancelled) {
       return new L8Error('timeout', `${fn} did not finish within its ${this.limits.timeoutMs} ms timeout and was stopped`);
     }
-    if (error instanceof ProcExit) return new L8Error('trap', `${fn} trapped: ${error.message}`, { cause: error });
-    if (error instanceof AbiViolation) return new L8Error('trap', `${fn} broke the ABI: ${error.message}`, { cause: error });
     const isTrap =
       error instanceof WebAssembly.RuntimeError ||
       error instanceof RangeError ||
       (typeof WebAssembly.SuspendError === 'function' && error instanceof WebAssembly.SuspendError);
-    if (isTrap) {
-      const message = (error as Error).message;
-      if (instance.nearMemoryLimit()) {
-        const mib = (this.limits.memoryPages * 65536) / (1 << 20);
-        return new L8Error('memory_limit', `${fn} ran out of memory: it reached its ${mib} MiB limit and trapped (${message}); use less memory or raise limits.memoryMb`, { cause: error });
-      }
-      return new L8Error('trap', `${fn} trapped: ${message}`, { cause: error });
+    if (!isTrap && !(error instanceof ProcExit) && !(error instanceof AbiViolation)) return toL8Error(error);
+    const message = (error as Error).message;
+    // After a refused memory.grow, a trap (allocator's unreachable, Rust's abort), an exit
+    // (Go's runtime exits with "fatal error: out of memory") or a broken result (a null
+    // pointer from an allocator that gave up) is the guest running out of memory.
+    if (instance.nearMemoryLimit()) {
+      const mib = (this.limits.memoryPages * 65536) / (1 << 20);
+      const how = error instanceof ProcExit ? 'exited' : error instanceof AbiViolation ? 'broke the ABI' : 'trapped';
+      return new L8Error('memory_limit', `${fn} ran out of memory: it needed more than its ${mib} MiB limit and ${how} (${message}); use less memory or raise limits.memoryMb`, { cause: error });
     }
-    return toL8Error(error);
+    if (error instanceof AbiViolation) return new L8Error('trap', `${fn} broke the ABI: ${message}`, { cause: error });
+    return new L8Error('trap', `${fn} trapped: ${message}`, { cause: error });
   }
 
   /** Stops new calls; calls in flight finish on their instances. */

@@ -19,6 +19,13 @@ export interface CodeRewrite {
   shift: number;
   /** Bytes placed at each loop header; null: no checks (constant expressions, or interruption off). */
   check: Uint8Array | null;
+  /**
+   * Function that `memory.grow` on memory 0 is replaced with (a call, same signature
+   * i32 -> i32); -1 leaves memory.grow alone (constant expressions, or the option off).
+   */
+  growFunc: number;
+  /** memory.grow instructions replaced so far. */
+  growCalls: number;
   /** Loop headers instrumented so far. */
   loops: number;
   /** Set when the last rewritten expression contained return_call / return_call_indirect / return_call_ref. */
@@ -108,7 +115,7 @@ const SUPPORTED =
  * after that `end`. Throws if the sequence runs past `limit`.
  */
 export function rewriteInstructions(buf: Uint8Array, pos: number, limit: number, out: Writer, rw: CodeRewrite): number {
-  const { importedFuncs, shift, check } = rw;
+  const { importedFuncs, shift, check, growFunc } = rw;
   let copyFrom = pos;
   let depth = 1;
   for (;;) {
@@ -188,7 +195,6 @@ export function rewriteInstructions(buf: Uint8Array, pos: number, limit: number,
       case 0x25: // table.get
       case 0x26: // table.set
       case 0x3f: // memory.size mem
-      case 0x40: // memory.grow mem
       case 0x41: // i32.const
       case 0x42: // i64.const
       case 0xd0: // ref.null heaptype
@@ -209,6 +215,20 @@ export function rewriteInstructions(buf: Uint8Array, pos: number, limit: number,
         }
         pos = next;
         if (op === 0x12) rw.tailCall = true;
+        break;
+      }
+      case 0x40: {
+        // memory.grow mem: becomes `call $grow`, which grows and records a failure
+        const mem = u32(buf, pos);
+        const next = leb.next;
+        if (growFunc >= 0 && mem === 0) {
+          out.copy(buf, copyFrom, at);
+          out.byte(0x10);
+          out.u32(growFunc);
+          copyFrom = next;
+          rw.growCalls++;
+        }
+        pos = next;
         break;
       }
       case 0x11: // call_indirect typeidx tableidx

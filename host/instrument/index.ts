@@ -13,6 +13,11 @@
 //   exported under a generated name, so the host can snapshot and restore them together
 //   with the memory bytes.
 // - Memory cap: the one defined memory's maximum becomes min(declared, limit).
+// - Out-of-memory detection: every `memory.grow` becomes a call to an appended function
+//   that grows and, when the grow fails, sets an exported i32 flag global to 1. A guest
+//   that traps after a refused grow (an allocator's `unreachable`, Rust's abort) is then
+//   known to have run out of memory, even when it asked for one allocation far above
+//   the limit while its memory was still small.
 //
 // Written as a single streaming pass over the binary in plain TypeScript, with no
 // WebAssembly toolkit, for deploy-time speed. Measured on the 2-core dev box
@@ -49,6 +54,19 @@ export interface InstrumentOptions {
    * validates too, but reports a CompileError instead of an InstrumentError.
    */
   validate?: boolean;
+  /**
+   * Accept a module that imports its memory or has none (default false). The core
+   * modules inside a component share the main module's memory: the adapter and shim
+   * modules still need interruption checks and exported globals, and the memory cap is
+   * applied to the module that defines the memory. `memory` is then 0/0 pages.
+   */
+  sharedMemory?: boolean;
+  /**
+   * Replace `memory.grow` with a call that also records failures in an exported flag
+   * global (default true); see `growFailedGlobal`. Added to every module that has a
+   * memory, whether or not its code grows it.
+   */
+  trackGrowFailures?: boolean;
 }
 
 export interface InstrumentedModule {
@@ -57,6 +75,12 @@ export interface InstrumentedModule {
   globals: Array<{ exportName: string; valueType: string; index: number }>;
   /** Export name of the injected fuel counter global (i32) the host sets before each call. */
   fuelGlobal: string | null;
+  /**
+   * Export name of the injected i32 flag global that a failed `memory.grow` sets to 1. The
+   * guest never clears it; the host sets it to 0 before each call and reads it after a
+   * trap. Null when tracking is off or the module has no memory.
+   */
+  growFailedGlobal: string | null;
   /** The injected import the guest calls when fuel reaches 0: () -> i32 returning the new fuel. */
   interruptImport: { module: string; name: string } | null;
   memory: { initialPages: number; maximumPages: number };
@@ -67,6 +91,8 @@ export interface InstrumentedModule {
     functions: number;
     /** Functions that make tail calls and got a check at entry. */
     entryChecks: number;
+    /** memory.grow instructions replaced with a call to the grow wrapper. */
+    growCalls: number;
     /** Time the rewrite took, including validating the result. */
     millis: number;
     /** Part of `millis` spent validating the result. */
@@ -93,7 +119,13 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions): Instr
   // A plain view: Node Buffers make every subarray() allocate a Buffer object.
   const buf = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   checkPreamble(buf);
-  const result = new ModuleRewriter(buf, { maxMemoryPages, interruption, initialFuel }).run();
+  const result = new ModuleRewriter(buf, {
+    maxMemoryPages,
+    interruption,
+    initialFuel,
+    sharedMemory: options.sharedMemory ?? false,
+    trackGrowFailures: options.trackGrowFailures ?? true,
+  }).run();
 
   const validateStarted = performance.now();
   if (options.validate !== false && !WebAssembly.validate(result.bytes as Uint8Array<ArrayBuffer>)) {
@@ -109,12 +141,14 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions): Instr
     bytes: result.bytes,
     globals: result.globals,
     fuelGlobal: result.fuelGlobal,
+    growFailedGlobal: result.growFailedGlobal,
     interruptImport: interruption ? { module: INTERRUPT_MODULE, name: INTERRUPT_NAME } : null,
     memory: result.memory,
     stats: {
       loops: result.loops,
       functions: result.functions,
       entryChecks: result.entryChecks,
+      growCalls: result.growCalls,
       millis: finished - started,
       validateMillis: finished - validateStarted,
     },

@@ -62,6 +62,7 @@ describe('the corpus', () => {
       expect(WebAssembly.validate(result.bytes as Uint8Array<ArrayBuffer>)).toBe(true);
       expect(result.stats.loops + result.stats.entryChecks).toBeGreaterThan(0);
       expect(result.stats.functions).toBeGreaterThan(0);
+      expect(result.growFailedGlobal).toMatch(/^__l8_grow_failed/);
       const calls = CALLS[name]!;
       const original = await runCalls(language, bytes, calls);
       // Traps and uncaught exceptions are outcomes too; only these calls are meant to fail.
@@ -234,6 +235,120 @@ describe('memory', () => {
     }
   });
 
+  it.each(['assemblyscript', 'rust', 'go', 'bulk'])('wraps every memory.grow of the %s module', (name) => {
+    const result = inst(name);
+    // Every corpus module grows its memory somewhere (allocator or a grow export).
+    expect(result.stats.growCalls).toBeGreaterThan(0);
+    const plain = instrument(module(name).bytes, { maxMemoryPages: 16384, trackGrowFailures: false });
+    expect(plain.stats.growCalls).toBe(0);
+    expect(plain.growFailedGlobal).toBeNull();
+    const exports = WebAssembly.Module.exports(new WebAssembly.Module(plain.bytes as Uint8Array<ArrayBuffer>));
+    expect(exports.some((e) => e.name.startsWith('__l8_grow_failed'))).toBe(false);
+  });
+
+  it('a failed memory.grow returns -1 and sets the flag; a successful one returns the old size and leaves it 0', () => {
+    for (const name of ['assemblyscript', 'rust', 'bulk']) {
+      const initial = initialPages(name);
+      const result = instrument(module(name).bytes, { maxMemoryPages: initial + 2 });
+      const max = result.memory.maximumPages; // bulk declares a maximum of 2 pages itself
+      expect(max, name).toBeGreaterThan(initial);
+      const guest = instantiateWith(name, result, () => 1000);
+      guest.refuelTo(1_000_000);
+      const flag = guest.exports[result.growFailedGlobal!] as WebAssembly.Global;
+      const grow = guest.exports.grow as (n: number) => number;
+      expect(flag.value, name).toBe(0);
+      expect(grow(1), name).toBe(initial);
+      expect(flag.value, name).toBe(0);
+      expect(grow(0), name).toBe(initial + 1);
+      expect(flag.value, name).toBe(0);
+      expect(grow(max - initial), name).toBe(-1);
+      expect(flag.value, name).toBe(1);
+      // The flag stays set (the host clears it before each call), also across a later success.
+      expect(grow(0), name).toBe(initial + 1);
+      expect(flag.value, name).toBe(1);
+      flag.value = 0;
+      expect(grow(max - initial), name).toBe(-1);
+      expect(flag.value, name).toBe(1);
+      expect((guest.exports.memory as WebAssembly.Memory).buffer.byteLength, name).toBe((initial + 1) * 65536);
+    }
+  });
+
+  it('an allocation far above the limit sets the flag while memory is still small (Rust Vec)', () => {
+    // sort_checksum(10M) collects 40 MB into one Vec: a single grow far above a limit of
+    // one page more than the module starts with. Rust's allocator returns null and
+    // handle_alloc_error aborts (a trap) while the memory is still at its initial size.
+    const initial = initialPages('rust');
+    const result = instrument(module('rust').bytes, { maxMemoryPages: initial + 1 });
+    const guest = instantiateWith('rust', result, () => 1_000_000);
+    guest.refuelTo(1_000_000);
+    const flag = guest.exports[result.growFailedGlobal!] as WebAssembly.Global;
+    const memory = guest.exports.memory as WebAssembly.Memory;
+    expect(() => (guest.exports.sort_checksum as (n: number, s: number) => number)(10_000_000, 1)).toThrow(WebAssembly.RuntimeError);
+    expect(flag.value).toBe(1);
+    expect(memory.buffer.byteLength).toBeLessThanOrEqual((initial + 1) * 65536);
+  });
+
+  it('wraps memory.grow in modules with imports and interruption on or off, and names the wrapper', async () => {
+    const bytes = await parseWat(`(module
+      (import "h" "f" (func $f))
+      (memory (export "memory") 1 3)
+      (func $grow (export "grow") (param i32) (result i32) (call $f) (memory.grow (local.get 0)))
+      (func (export "grow_twice") (param i32) (result i32)
+        (drop (call $grow (local.get 0)))
+        (memory.grow (local.get 0))))`);
+    for (const interruption of [true, false]) {
+      const result = instrument(bytes, { maxMemoryPages: 3, interruption });
+      expect(result.stats.growCalls).toBe(2);
+      expect(Buffer.from(result.bytes).includes('l8:internal/memory.grow')).toBe(true);
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>), {
+        h: { f: () => {} },
+        'l8:internal': { interrupt: () => 1000 },
+      });
+      const flag = instance.exports[result.growFailedGlobal!] as WebAssembly.Global;
+      const growTwice = instance.exports.grow_twice as (n: number) => number;
+      expect(growTwice(1)).toBe(2);
+      expect(flag.value).toBe(0);
+      expect(growTwice(1)).toBe(-1);
+      expect(flag.value).toBe(1);
+    }
+  });
+
+  it('adds the wrapper and flag to a module whose code never grows its memory (the host sees every module alike)', async () => {
+    const bytes = await parseWat(`(module (memory (export "memory") 1) (func (export "size") (result i32) (memory.size)))`);
+    const result = instrument(bytes, { maxMemoryPages: 1 });
+    expect(result.stats.growCalls).toBe(0);
+    expect(result.growFailedGlobal).toBe('__l8_grow_failed');
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>), {
+      'l8:internal': { interrupt: () => 1 },
+    });
+    expect((instance.exports.__l8_grow_failed as WebAssembly.Global).value).toBe(0);
+    expect((instance.exports.size as () => number)()).toBe(1);
+    // A module with only a memory gets the type, function, global, export and code sections it lacks.
+    for (const interruption of [true, false]) {
+      const bare = instrument(wasm([section(5, vec([[0x00, 0x01]]))]), { maxMemoryPages: 1, interruption });
+      expect(bare.growFailedGlobal).toBe('__l8_grow_failed');
+      expect(WebAssembly.validate(bare.bytes as Uint8Array<ArrayBuffer>)).toBe(true);
+    }
+  });
+
+  it('rewrites a non-canonical memory index encoding of memory.grow', () => {
+    // (memory.grow (i32.const 1)) with the memory index 0 written as two LEB128 bytes.
+    const body = [0x00, 0x41, 0x01, 0x40, 0x80, 0x00, 0x0b];
+    const bytes = wasm([
+      section(1, vec([[0x60, 0x00, 0x01, 0x7f]])),
+      section(3, vec([[0x00]])),
+      section(5, vec([[0x01, 0x01, 0x01]])),
+      section(7, vec([[...name('f'), 0x00, 0x00]])),
+      section(10, vec([[...u32(body.length), ...body]])),
+    ]);
+    expect(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)).toBe(true);
+    const result = instrument(bytes, { maxMemoryPages: 1, interruption: false });
+    expect(result.stats.growCalls).toBe(1);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>), {});
+    expect((instance.exports.f as () => number)()).toBe(-1);
+    expect((instance.exports.__l8_grow_failed as WebAssembly.Global).value).toBe(1);
+  });
+
   it('keeps a smaller declared maximum', async () => {
     const result = instrument(module('bulk').bytes, { maxMemoryPages: 100 });
     expect(result.memory).toEqual({ initialPages: 1, maximumPages: 2 });
@@ -310,6 +425,7 @@ describe('globals', () => {
       { exportName: '__l8_global_1', valueType: 'i64', index: 1 },
     ]);
     expect(result.fuelGlobal).toBe('__l8_fuel_1');
+    expect(result.growFailedGlobal).toBe('__l8_grow_failed');
     const instance = new WebAssembly.Instance(new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>), {
       'l8:internal': { interrupt: () => 1 },
     });
@@ -513,6 +629,12 @@ function instantiateWith(name: string, result: InstrumentedModule, interrupt: un
       (exports[result.fuelGlobal!] as WebAssembly.Global).value = fuel;
     },
   };
+}
+
+/** Pages the original corpus module has after instantiation (its declared minimum). */
+function initialPages(name: string): number {
+  const original = new WebAssembly.Module(module(name).bytes as Uint8Array<ArrayBuffer>);
+  return (instantiateOriginal(name, original).exports.memory as WebAssembly.Memory).buffer.byteLength / 65536;
 }
 
 function instantiateOriginal(name: string, mod: WebAssembly.Module): WebAssembly.Instance {

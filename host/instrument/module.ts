@@ -201,10 +201,12 @@ export function readSectionTable(buf: Uint8Array): Section[] {
 export interface ImportFacts {
   funcs: number;
   globals: number;
+  memories: number;
 }
 
-export function readImports(r: Reader | null): ImportFacts {
-  const facts: ImportFacts = { funcs: 0, globals: 0 };
+/** `sharedMemory`: the module may import its memory (a component's adapter modules do). */
+export function readImports(r: Reader | null, sharedMemory = false): ImportFacts {
+  const facts: ImportFacts = { funcs: 0, globals: 0, memories: 0 };
   if (!r) return facts;
   for (let n = r.u32(); n > 0; n--) {
     const entryAt = r.pos;
@@ -224,6 +226,11 @@ export function readImports(r: Reader | null): ImportFacts {
         readLimits(r);
         break;
       case 2:
+        if (sharedMemory) {
+          readLimits(r);
+          facts.memories++;
+          break;
+        }
         throw new InstrumentError(
           `the module imports its memory ("${module}" "${name}"); L8 functions must define and export their memory: ` +
             'build without --import-memory (or the equivalent linker option)',
@@ -251,8 +258,13 @@ export interface MemoryFacts {
   maximumPages: number;
 }
 
-export function readMemory(r: Reader | null, maxMemoryPages: number): MemoryFacts {
+/**
+ * `sharedMemory`: a module without a memory of its own is accepted (its facts are then
+ * 0/0 pages); the module that defines the memory it uses is capped instead.
+ */
+export function readMemory(r: Reader | null, maxMemoryPages: number, sharedMemory = false): MemoryFacts {
   const count = r ? r.u32() : 0;
+  if (count === 0 && sharedMemory) return { initialPages: 0, maximumPages: 0 };
   if (count === 0) {
     throw new InstrumentError('the module defines no memory; L8 functions must define and export one linear memory');
   }

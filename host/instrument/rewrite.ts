@@ -2,8 +2,9 @@
 // change and rewriting what does. With interruption on, the interrupt import is appended
 // to the function imports, so every defined function's index moves up by one and every
 // use of one (call, return_call, ref.func, exports, start, element segments, constant
-// expressions, the name section) is remapped. The new type and the fuel global are
-// appended at the end of their index spaces, so no other index moves.
+// expressions, the name section) is remapped. Everything else the rewrite adds — the new
+// types, the fuel and grow-failed globals, the memory.grow wrapper function — is appended
+// at the end of its index space, so no other index moves.
 import { Reader, Writer, encodeU32, hex } from './bytes.ts';
 import { rewriteInstructions, type CodeRewrite } from './code.ts';
 import { InstrumentError } from './errors.ts';
@@ -25,22 +26,50 @@ import {
 
 export const INTERRUPT_NAME = 'interrupt';
 const INTERRUPT_TYPE = [0x60, 0x00, 0x01, 0x7f]; // func [] -> [i32]
+const GROW_TYPE = [0x60, 0x01, 0x7f, 0x01, 0x7f]; // func [i32] -> [i32], the type of memory.grow
+/** Name of the memory.grow wrapper in the name section (stack traces, profiles). */
+const GROW_FUNC_NAME = `${INTERRUPT_MODULE}/memory.grow`;
 const CONSTANT = 'a constant expression';
 
 export interface RewriteOptions {
   maxMemoryPages: number;
   interruption: boolean;
   initialFuel: number;
+  sharedMemory: boolean;
+  trackGrowFailures: boolean;
 }
 
 export interface RewriteResult {
   bytes: Uint8Array;
   globals: Array<{ exportName: string; valueType: string; index: number }>;
   fuelGlobal: string | null;
+  growFailedGlobal: string | null;
   memory: MemoryFacts;
   loops: number;
+  growCalls: number;
   functions: number;
   entryChecks: number;
+}
+
+/**
+ * The wrapper every `memory.grow` on memory 0 is replaced with. Same signature and result
+ * as the instruction; a failure also sets the flag global to 1 (it stays set until the
+ * host clears it), so the host can tell "the guest trapped after memory.grow refused to
+ * go past the limit" from any other trap, whatever size the memory had then:
+ *   (func (param $delta i32) (result i32)
+ *     (local.tee $delta (memory.grow (local.get $delta)))   ;; reuses the parameter
+ *     (if (i32.eq (i32.const -1)) (then (global.set $failed (i32.const 1))))
+ *     (local.get $delta))
+ */
+function growBody(flag: number): Uint8Array {
+  return new Uint8Array([
+    0x00, // no locals
+    0x20, 0x00, 0x40, 0x00, 0x22, 0x00,
+    0x41, 0x7f, 0x46,
+    0x04, 0x40, 0x41, 0x01, 0x24, ...encodeU32(flag), 0x0b,
+    0x20, 0x00,
+    0x0b,
+  ]);
 }
 
 /**
@@ -73,11 +102,20 @@ export class ModuleRewriter {
   /** 1 when the interrupt import is added before the defined functions. */
   private readonly shift: number;
   private readonly fuelIndex: number;
+  /** Whether memory.grow is wrapped (the option is on and the module has a memory). */
+  private readonly grow: boolean;
+  /** Index of the appended memory.grow wrapper function, its type, its flag global; -1 when not added. */
+  private readonly growFunc: number;
+  private readonly growType: number;
+  private readonly growFlagIndex: number;
+  /** Globals appended after the defined ones: fuel, then the grow-failed flag. */
+  private readonly addedGlobals: number;
   private readonly check: Uint8Array | null;
   private readonly rw: CodeRewrite;
   private readonly mutableGlobals: Array<{ index: number; valueType: string }> = [];
   private readonly exported: RewriteResult['globals'] = [];
   private fuelGlobal: string | null = null;
+  private growFailedGlobal: string | null = null;
   private entryChecks = 0;
 
   constructor(buf: Uint8Array, options: RewriteOptions) {
@@ -93,22 +131,43 @@ export class ModuleRewriter {
       expectEnd(r);
     }
     const imports = this.find(2);
-    this.imports = readImports(imports ? this.reader(imports) : null);
+    this.imports = readImports(imports ? this.reader(imports) : null, options.sharedMemory);
     const functions = this.find(3);
     this.definedFuncs = functions ? this.reader(functions).u32() : 0;
     const globals = this.find(6);
     const definedGlobals = globals ? this.reader(globals).u32() : 0;
     const memory = this.find(5);
-    this.memory = readMemory(memory ? this.reader(memory) : null, options.maxMemoryPages);
+    const definesMemory = memory ? this.reader(memory).u32() > 0 : false;
+    this.memory = readMemory(memory ? this.reader(memory) : null, options.maxMemoryPages, options.sharedMemory);
     if (this.definedFuncs > 0 && !this.find(10)) {
       throw new InstrumentError(`the function section declares ${this.definedFuncs} functions but the module has no code section`);
     }
 
     this.shift = options.interruption ? 1 : 0;
-    this.fuelIndex = this.imports.globals + definedGlobals; // appended after the defined globals
+    // The wrapper is added even when the code has no memory.grow: whether it does is only
+    // known after the code section, and the type, function and global sections that
+    // declare the wrapper come before it. It costs ~40 bytes and keeps the host's view
+    // uniform (every module with a memory has the flag). A module without a memory (a
+    // component's shim under sharedMemory) cannot contain memory.grow.
+    this.grow = options.trackGrowFailures && (definesMemory || this.imports.memories > 0);
+    let nextGlobal = this.imports.globals + definedGlobals;
+    this.fuelIndex = options.interruption ? nextGlobal++ : -1;
+    this.growFlagIndex = this.grow ? nextGlobal++ : -1;
+    this.addedGlobals = nextGlobal - this.imports.globals - definedGlobals;
+    this.growType = this.grow ? this.typeCount + (options.interruption ? 1 : 0) : -1;
+    this.growFunc = this.grow ? this.imports.funcs + this.shift + this.definedFuncs : -1;
     // The interrupt import is appended after the existing function imports.
     this.check = options.interruption ? checkSequence(this.fuelIndex, this.imports.funcs) : null;
-    this.rw = { importedFuncs: this.imports.funcs, shift: this.shift, check: null, loops: 0, tailCall: false, where: CONSTANT };
+    this.rw = {
+      importedFuncs: this.imports.funcs,
+      shift: this.shift,
+      check: null,
+      growFunc: -1,
+      growCalls: 0,
+      loops: 0,
+      tailCall: false,
+      where: CONSTANT,
+    };
     this.out = new Writer(buf.length + (buf.length >> 3) + 256);
   }
 
@@ -117,10 +176,12 @@ export class ModuleRewriter {
     out.copy(buf, 0, 8);
     // Sections the rewrite needs that the module may lack; each is written where the
     // section order puts it.
-    const missing = new Set<number>(options.interruption ? [1, 2, 6, 7] : [7]);
+    const missing = new Set<number>([7]);
+    if (options.interruption) for (const id of [1, 2, 6]) missing.add(id);
+    if (this.grow) for (const id of [1, 3, 6, 10]) missing.add(id);
     for (const s of this.sections) missing.delete(s.id);
     const emitMissingBefore = (rank: number) => {
-      for (const id of missing) {
+      for (const id of [...missing].sort((x, y) => SECTION_RANK[x]! - SECTION_RANK[y]!)) {
         if (SECTION_RANK[id]! < rank) {
           missing.delete(id);
           this.section(id, null);
@@ -140,8 +201,10 @@ export class ModuleRewriter {
       bytes: out.result(),
       globals: this.exported,
       fuelGlobal: this.fuelGlobal,
+      growFailedGlobal: this.growFailedGlobal,
       memory: this.memory,
       loops: this.rw.loops,
+      growCalls: this.rw.growCalls,
       functions: this.definedFuncs,
       entryChecks: this.entryChecks,
     };
@@ -162,6 +225,7 @@ export class ModuleRewriter {
   private section(id: number, s: Section | null): void {
     const { out, buf } = this;
     const interruption = this.options.interruption;
+    const grow = this.grow;
     const r = s ? this.reader(s) : null;
     const sized = (body: () => void) => {
       out.byte(id);
@@ -170,12 +234,13 @@ export class ModuleRewriter {
       out.endSized(at);
     };
     switch (id) {
-      case 1: // type: append () -> i32 for the interrupt import
-        if (!interruption) return out.copy(buf, s!.start, s!.end);
+      case 1: // type: append () -> i32 for the interrupt import, i32 -> i32 for the grow wrapper
+        if (!interruption && !grow) return out.copy(buf, s!.start, s!.end);
         return sized(() => {
-          out.u32((r ? r.u32() : 0) + 1);
+          out.u32((r ? r.u32() : 0) + (interruption ? 1 : 0) + (grow ? 1 : 0));
           if (r) out.copy(buf, r.pos, r.end);
-          out.bytes(new Uint8Array(INTERRUPT_TYPE));
+          if (interruption) out.bytes(new Uint8Array(INTERRUPT_TYPE));
+          if (grow) out.bytes(new Uint8Array(GROW_TYPE));
         });
       case 2: // import: append the interrupt import after the existing ones
         if (!interruption) return out.copy(buf, s!.start, s!.end);
@@ -186,6 +251,16 @@ export class ModuleRewriter {
           out.name(INTERRUPT_NAME);
           out.byte(0x00);
           out.u32(this.typeCount);
+        });
+      case 3: // function: declare the grow wrapper last
+        if (!grow) return out.copy(buf, s!.start, s!.end);
+        return sized(() => {
+          out.u32(this.definedFuncs + 1);
+          if (r) {
+            r.u32();
+            out.copy(buf, r.pos, r.end);
+          }
+          out.u32(this.growType);
         });
       case 4:
         return sized(() => this.tables(r!));
@@ -205,8 +280,8 @@ export class ModuleRewriter {
       case 9:
         return sized(() => this.elements(r!));
       case 10:
-        if (!interruption) return out.copy(buf, s!.start, s!.end);
-        return sized(() => this.code(r!));
+        if (!interruption && !grow) return out.copy(buf, s!.start, s!.end);
+        return sized(() => this.code(r));
       default:
         // function, tag, data count, data: nothing in them changes.
         out.copy(buf, s!.start, s!.end);
@@ -214,7 +289,8 @@ export class ModuleRewriter {
   }
 
   private custom(s: Section): void {
-    if (this.options.interruption && s.name === 'name') {
+    const codeChanges = this.options.interruption || this.grow;
+    if (codeChanges && s.name === 'name') {
       // The name section gives stack traces and profiles their function names, so it is
       // kept and its function indices are moved like every other use. If it cannot be
       // read it is dropped: names are optional, and engines ignore a malformed one too.
@@ -225,7 +301,7 @@ export class ModuleRewriter {
         if (!(error instanceof InstrumentError)) throw error;
         this.out.len = mark;
       }
-    } else if (this.options.interruption && s.name!.startsWith('metadata.code.')) {
+    } else if (codeChanges && s.name!.startsWith('metadata.code.')) {
       // Code metadata (branch hints) names functions and instruction offsets, which the
       // rewrite moves; it only guides optimisation, so it is dropped rather than remapped.
     } else {
@@ -263,7 +339,7 @@ export class ModuleRewriter {
   private globals(r: Reader | null): void {
     const { out, buf } = this;
     const count = r ? r.u32() : 0;
-    out.u32(count + this.shift);
+    out.u32(count + this.addedGlobals);
     for (let i = 0; i < count; i++) {
       const mark = r!.pos;
       const valueType = readValtype(r!);
@@ -280,6 +356,9 @@ export class ModuleRewriter {
       out.byte(0x41); // i32.const
       writeS32(out, this.options.initialFuel);
       out.byte(0x0b);
+    }
+    if (this.grow) {
+      out.bytes(new Uint8Array([0x7f, 0x01, 0x41, 0x00, 0x0b])); // (mut i32) (i32.const 0)
     }
   }
 
@@ -314,6 +393,10 @@ export class ModuleRewriter {
     if (this.options.interruption) {
       this.fuelGlobal = unique('__l8_fuel');
       added.push({ name: this.fuelGlobal, index: this.fuelIndex });
+    }
+    if (this.grow) {
+      this.growFailedGlobal = unique('__l8_grow_failed');
+      added.push({ name: this.growFailedGlobal, index: this.growFlagIndex });
     }
     out.u32(count + added.length);
     out.copy(entries.buf, 0, entries.len);
@@ -388,15 +471,18 @@ export class ModuleRewriter {
     expectEnd(r);
   }
 
-  private code(r: Reader): void {
+  /** `r` is null when the module has no code section and only the grow wrapper is written. */
+  private code(r: Reader | null): void {
     const { out, buf, rw, check } = this;
-    const count = r.u32();
+    const count = r ? r.u32() : 0;
     if (count !== this.definedFuncs) {
-      r.fail(`the code section has ${count} function bodies but the function section declares ${this.definedFuncs}`);
+      r!.fail(`the code section has ${count} function bodies but the function section declares ${this.definedFuncs}`);
     }
-    out.u32(count);
+    out.u32(count + (this.grow ? 1 : 0));
+    if (!r) return this.growWrapper();
     const sectionEnd = r.end;
     rw.check = check;
+    rw.growFunc = this.growFunc;
     for (let i = 0; i < count; i++) {
       const index = this.imports.funcs + i;
       const size = r.u32();
@@ -427,11 +513,19 @@ export class ModuleRewriter {
     }
     expectEnd(r);
     rw.check = null;
+    rw.growFunc = -1;
+    if (this.grow) this.growWrapper();
+  }
+
+  private growWrapper(): void {
+    const body = growBody(this.growFlagIndex);
+    this.out.u32(body.length);
+    this.out.bytes(body);
   }
 
   private names(s: Section): void {
     const { out, buf } = this;
-    const interrupt = this.imports.funcs;
+    const interrupt = this.options.interruption ? this.imports.funcs : -1;
     const r = new Reader(buf, s.content, s.end, 'name section');
     out.byte(0);
     const at = out.beginSized();
@@ -444,12 +538,13 @@ export class ModuleRewriter {
       if (subEnd > s.end) r.truncated();
       const sub = new Reader(buf, r.pos, subEnd, 'name section');
       if (id === 1) {
-        // Function names: (index, name) sorted by index; the interrupt import gets one.
+        // Function names: (index, name) sorted by index; the interrupt import and the
+        // grow wrapper (the last function) get one.
         out.byte(1);
         const subAt = out.beginSized();
         const n = sub.u32();
-        out.u32(n + 1);
-        let inserted = false;
+        out.u32(n + (interrupt >= 0 ? 1 : 0) + (this.grow ? 1 : 0));
+        let inserted = interrupt < 0;
         for (let i = 0; i < n; i++) {
           const index = sub.u32();
           const nameAt = sub.pos;
@@ -465,6 +560,10 @@ export class ModuleRewriter {
         if (!inserted) {
           out.u32(interrupt);
           out.name(`${INTERRUPT_MODULE}/${INTERRUPT_NAME}`);
+        }
+        if (this.grow) {
+          out.u32(this.growFunc);
+          out.name(GROW_FUNC_NAME);
         }
         expectEnd(sub);
         out.endSized(subAt);
