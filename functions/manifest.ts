@@ -1,7 +1,9 @@
 // A function's manifest: how it is triggered, what it may use, its limits.
 // Parsing is strict: an unknown field or a wrong type is an error that names the field,
 // because a typo in a grant would otherwise silently deny (or allow) something.
+import { isAbsolute, normalize, posix } from 'node:path';
 import { L8Error } from '../host/errors.ts';
+import { parseOutboundHost } from './outbound-hosts.ts';
 
 export interface Route {
   /** Upper-case method or "ANY". */
@@ -15,12 +17,29 @@ export interface Subscription {
   topic: string;
 }
 
+/** A host directory a component may use through WASI 0.2 filesystem (`capabilities.files`). */
+export interface FileGrant {
+  /** Absolute path on the runtime's machine. */
+  host: string;
+  /** Absolute path the function sees it at (its preopened directory). */
+  guest: string;
+  readOnly: boolean;
+}
+
 export interface Capabilities {
   state: string[];
   /** broker name -> topic patterns */
   publish: Record<string, string[]>;
   config: string[];
   invoke: string[];
+  /** Lock stores it may use (ABI 0.2). */
+  lock: string[];
+  /** Sequencers it may use (ABI 0.2). */
+  sequencer: string[];
+  /** Hosts a component may reach with outgoing HTTP (wasi:http), see outbound-hosts.ts. */
+  outboundHosts: string[];
+  /** Host directories a component may use (WASI 0.2 preopens). */
+  files: FileGrant[];
 }
 
 export interface ManifestLimits {
@@ -76,6 +95,27 @@ function positiveInt(value: unknown, where: string, max: number): number | undef
   return value as number;
 }
 
+function fileGrants(value: unknown, where: string): FileGrant[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) return fail(where, 'must be a list of { host, guest, readOnly }');
+  const guests = new Set<string>();
+  return (value as unknown[]).map((item, i) => {
+    const at = `${where}[${i}]`;
+    if (!isObject(item)) return fail(at, 'must be { host: /absolute/host/dir, guest: /dir, readOnly: true|false }');
+    only(item, at, ['host', 'guest', 'readOnly']);
+    if (typeof item.host !== 'string' || !isAbsolute(item.host)) {
+      fail(`${at}.host`, `must be an absolute directory path on the runtime's machine, got ${JSON.stringify(item.host)}`);
+    }
+    const guest = item.guest ?? item.host;
+    if (typeof guest !== 'string' || !guest.startsWith('/')) fail(`${at}.guest`, `must be an absolute path as the function sees it, e.g. "/data", got ${JSON.stringify(guest)}`);
+    const guestPath = posix.normalize(guest as string).replace(/(.)\/$/, '$1');
+    if (guests.has(guestPath)) fail(`${at}.guest`, `"${guestPath}" is granted twice`);
+    guests.add(guestPath);
+    if (item.readOnly !== undefined && typeof item.readOnly !== 'boolean') fail(`${at}.readOnly`, 'must be true or false');
+    return { host: normalize(item.host as string), guest: guestPath, readOnly: item.readOnly !== false };
+  });
+}
+
 export function parseRoute(text: unknown, where: string): Route {
   if (typeof text !== 'string') return fail(where, 'a route is a string like "GET /stock/:name"');
   const match = /^\s*([A-Za-z]+)\s+(\/\S*)\s*$/.exec(text);
@@ -113,7 +153,7 @@ export function parseManifest(input: unknown, name?: string): Manifest {
 
   const caps = input.capabilities ?? {};
   if (!isObject(caps)) return fail(`${where} capabilities`, 'must be an object');
-  only(caps, `${where} capabilities`, ['state', 'publish', 'config', 'invoke']);
+  only(caps, `${where} capabilities`, ['state', 'publish', 'config', 'invoke', 'outboundHosts', 'files', 'lock', 'sequencer']);
   const publish: Record<string, string[]> = {};
   if (caps.publish !== undefined) {
     if (!isObject(caps.publish)) fail(`${where} capabilities.publish`, 'must map broker names to topic lists, e.g. { default: [stock-changed] }');
@@ -126,7 +166,18 @@ export function parseManifest(input: unknown, name?: string): Manifest {
     publish,
     config: stringList(caps.config, `${where} capabilities.config`),
     invoke: stringList(caps.invoke, `${where} capabilities.invoke`),
+    lock: stringList(caps.lock, `${where} capabilities.lock`),
+    sequencer: stringList(caps.sequencer, `${where} capabilities.sequencer`),
+    outboundHosts: stringList(caps.outboundHosts, `${where} capabilities.outboundHosts`),
+    files: fileGrants(caps.files, `${where} capabilities.files`),
   };
+  capabilities.outboundHosts.forEach((entry, i) => {
+    try {
+      parseOutboundHost(entry);
+    } catch (error) {
+      fail(`${where} capabilities.outboundHosts[${i}]`, (error as Error).message);
+    }
+  });
 
   const config: Record<string, string> = {};
   if (input.config !== undefined) {

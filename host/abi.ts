@@ -5,7 +5,7 @@
 export const ABI_PACKAGE = 'l8:faas';
 
 /** Minor versions the host implements, newest last. A module may import any of them. */
-export const ABI_VERSIONS = ['0.1.0'] as const;
+export const ABI_VERSIONS = ['0.1.0', '0.2.0'] as const;
 
 export type CoreType = 'i32' | 'i64' | 'f32' | 'f64';
 
@@ -36,7 +36,15 @@ export const ABI_IMPORTS: readonly AbiImport[] = [
   { interface: 'config', name: 'get', signature: { params: i32(3), results: [] }, since: '0.1.0', async: false },
   { interface: 'invoke', name: 'call', signature: { params: i32(13), results: [] }, since: '0.1.0', async: true },
   { interface: 'log', name: 'write', signature: { params: i32(3), results: [] }, since: '0.1.0', async: false },
+  { interface: 'lock', name: 'try-lock', signature: { params: i32(8), results: [] }, since: '0.2.0', async: true },
+  { interface: 'lock', name: 'unlock', signature: { params: i32(7), results: [] }, since: '0.2.0', async: true },
+  { interface: 'lock', name: 'keep-alive', signature: { params: i32(8), results: [] }, since: '0.2.0', async: true },
+  { interface: 'sequencer', name: 'next-id', signature: { params: i32(5), results: [] }, since: '0.2.0', async: true },
 ];
+
+/** Values of the WIT `lock.unlock-status` enum, in declaration order. */
+export const UNLOCK_STATUSES = ['success', 'lock-does-not-exist', 'lock-belongs-to-others'] as const;
+export type UnlockStatus = (typeof UNLOCK_STATUSES)[number];
 
 export interface AbiExport {
   interface: string;

@@ -1,6 +1,6 @@
 // What the host knows about one guest call (Wasmtime would call it the store data):
 // who is calling, until when, and the capability implementations granted to it.
-import type { ErrorCode, LogLevel } from './abi.ts';
+import type { ErrorCode, LogLevel, UnlockStatus } from './abi.ts';
 import type { Fields } from './guest-memory.ts';
 
 export interface GuestRequest {
@@ -46,9 +46,15 @@ export interface HostServices {
   publish(ctx: CallContext, broker: string, topic: string, data: Uint8Array, metadata: Fields): Promise<string>;
   configGet(ctx: CallContext, key: string): string | null;
   invoke(ctx: CallContext, target: string, request: GuestRequest): Promise<GuestResponse>;
+  /** ABI 0.2: true when the lock was taken. */
+  tryLock(ctx: CallContext, store: string, resource: string, owner: string, expireSeconds: number): Promise<boolean>;
+  unlock(ctx: CallContext, store: string, resource: string, owner: string): Promise<UnlockStatus>;
+  keepAlive(ctx: CallContext, store: string, resource: string, owner: string, expireSeconds: number): Promise<boolean>;
+  nextId(ctx: CallContext, store: string, key: string): Promise<bigint>;
 }
 
-export type OutputSource = 'stdout' | 'stderr' | 'log';
+/** Where a function's log line came from; 'runtime' is the host reporting on the call (e.g. a refused request). */
+export type OutputSource = 'stdout' | 'stderr' | 'log' | 'runtime';
 
 export interface CallContext {
   readonly requestId: string;

@@ -33,6 +33,10 @@ function initContext(output: InitOutput): CallContext {
       stateDelete: duringInit,
       publish: duringInit,
       invoke: duringInit,
+      tryLock: duringInit,
+      unlock: duringInit,
+      keepAlive: duringInit,
+      nextId: duringInit,
       configGet: () => {
         throw new CapabilityError('invalid', 'config is not available during initialisation (_initialize); read it while handling a request');
       },

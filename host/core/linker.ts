@@ -3,7 +3,7 @@
 // current request, and write the canonical result back through cabi_realloc. Imports
 // that wait for I/O are wrapped in WebAssembly.Suspending (JSPI): the guest blocks, the
 // event loop does not.
-import { ERROR_CODES, LOG_LEVELS, type AbiImport, type ErrorCode } from '../abi.ts';
+import { ERROR_CODES, LOG_LEVELS, UNLOCK_STATUSES, type AbiImport, type ErrorCode } from '../abi.ts';
 import { CallCancelled, CapabilityError, type CallContext } from '../call-context.ts';
 import { AbiViolation, type GuestMemory } from '../guest-memory.ts';
 import { WASI_MODULE, type WasiPreview1 } from '../wasi-preview1.ts';
@@ -29,13 +29,16 @@ function asCapabilityError(error: unknown): CapabilityError {
   return new CapabilityError('internal', `host error: ${(error as Error)?.message ?? String(error)}`);
 }
 
-/** Writes `err(error)` of any result type: disc 1 at 0, error record at 4. */
-function writeErr(mem: GuestMemory, ret: number, error: CapabilityError): void {
+/**
+ * Writes `err(error)` of a result: discriminant 1 at 0, the error record at the payload
+ * offset (4, or 8 when the ok type is 8-byte aligned, like u64).
+ */
+function writeErr(mem: GuestMemory, ret: number, error: CapabilityError, payload = 4): void {
   const [ptr, len] = mem.writeString(error.message);
   mem.writeU8(ret, 1);
-  mem.writeU8(ret + 4, ERROR_CODES.indexOf(error.code as ErrorCode));
-  mem.writeU32(ret + 8, ptr);
-  mem.writeU32(ret + 12, len);
+  mem.writeU8(ret + payload, ERROR_CODES.indexOf(error.code as ErrorCode));
+  mem.writeU32(ret + payload + 4, ptr);
+  mem.writeU32(ret + payload + 8, len);
 }
 
 /** Runs a host call and writes its result with `writeOk`, or the error. */
@@ -44,6 +47,7 @@ async function settle<T>(
   ret: number,
   run: (ctx: CallContext) => Promise<T> | T,
   writeOk: (mem: GuestMemory, value: T) => void,
+  payload = 4,
 ): Promise<void> {
   const { ctx } = current(slot);
   let value: T;
@@ -52,7 +56,7 @@ async function settle<T>(
   } catch (error) {
     const failure = asCapabilityError(error);
     const { mem } = current(slot);
-    writeErr(mem, ret, failure);
+    writeErr(mem, ret, failure, payload);
     return;
   }
   const { mem } = current(slot); // the request may have been abandoned while we waited
@@ -151,6 +155,47 @@ const IMPLEMENTATIONS: Record<string, (slot: InstanceSlot) => HostFunction> = {
         m.writeU32(ret! + 20, bodyLen);
       },
     );
+  },
+  'lock.try-lock': (slot) => (sp, sl, rp, rl, op, ol, expire, ret) => {
+    const { mem } = current(slot);
+    const store = mem.readString(sp!, sl!, 'lock store name');
+    const resource = mem.readString(rp!, rl!, 'lock resource');
+    const owner = mem.readString(op!, ol!, 'lock owner');
+    return settle(slot, ret!, (ctx) => ctx.services.tryLock(ctx, store, resource, owner, expire! >>> 0), (m, taken) => {
+      m.writeU8(ret!, 0);
+      m.writeU8(ret! + 4, taken ? 1 : 0);
+    });
+  },
+  'lock.unlock': (slot) => (sp, sl, rp, rl, op, ol, ret) => {
+    const { mem } = current(slot);
+    const store = mem.readString(sp!, sl!, 'lock store name');
+    const resource = mem.readString(rp!, rl!, 'lock resource');
+    const owner = mem.readString(op!, ol!, 'lock owner');
+    return settle(slot, ret!, (ctx) => ctx.services.unlock(ctx, store, resource, owner), (m, status) => {
+      m.writeU8(ret!, 0);
+      m.writeU8(ret! + 4, UNLOCK_STATUSES.indexOf(status));
+    });
+  },
+  'lock.keep-alive': (slot) => (sp, sl, rp, rl, op, ol, expire, ret) => {
+    const { mem } = current(slot);
+    const store = mem.readString(sp!, sl!, 'lock store name');
+    const resource = mem.readString(rp!, rl!, 'lock resource');
+    const owner = mem.readString(op!, ol!, 'lock owner');
+    return settle(slot, ret!, (ctx) => ctx.services.keepAlive(ctx, store, resource, owner, expire! >>> 0), (m, alive) => {
+      m.writeU8(ret!, 0);
+      m.writeU8(ret! + 4, alive ? 1 : 0);
+    });
+  },
+  'sequencer.next-id': (slot) => (sp, sl, kp, kl, ret) => {
+    const { mem } = current(slot);
+    const store = mem.readString(sp!, sl!, 'sequencer store name');
+    const key = mem.readString(kp!, kl!, 'sequencer key');
+    // result<u64, error> aligns its payload to 8: the id is at offset 8.
+    return settle(slot, ret!, (ctx) => ctx.services.nextId(ctx, store, key), (m, id) => {
+      m.writeU8(ret!, 0);
+      m.writeU32(ret! + 8, Number(id & 0xffffffffn));
+      m.writeU32(ret! + 12, Number((id >> 32n) & 0xffffffffn));
+    }, 8);
   },
   'log.write': (slot) => (level, mp, ml) => {
     const { ctx, mem } = current(slot);

@@ -5,6 +5,8 @@ import type { HostServices } from '../../host/call-context.ts';
 import type { ComponentLookup } from '../components.ts';
 import { bindConfig } from './config.ts';
 import { bindInvoke, type FunctionCaller } from './invoke.ts';
+import { bindLock } from './lock.ts';
+import { bindSequencer } from './sequencer.ts';
 import { bindPubsub } from './pubsub.ts';
 import { bindState } from './state.ts';
 
@@ -16,5 +18,7 @@ export function bindServices(manifest: Manifest, components: ComponentLookup, ca
     ...bindPubsub(manifest, components),
     ...bindConfig(manifest, components),
     ...bindInvoke(manifest, caller),
+    ...bindLock(manifest, components),
+    ...bindSequencer(manifest, components),
   };
 }
