@@ -4,8 +4,9 @@
 import { createHash } from 'node:crypto';
 import { coreForm } from './core/core-form.ts';
 import type { CompiledFunction, CompileOptions, ModuleForm } from './guest-instance.ts';
+import { proxyWasmForm } from './proxy-wasm/form.ts';
 
-const forms: ModuleForm[] = [coreForm];
+const forms: ModuleForm[] = [proxyWasmForm, coreForm];
 
 export function registerForm(form: ModuleForm): void {
   if (!forms.some((f) => f.name === form.name)) forms.unshift(form);

@@ -3,7 +3,7 @@
 // `build.ts` that exports `missingToolchain()` and `build()` (see BuildTarget).
 // Outside CI a language whose toolchain is missing is skipped with a warning, so a
 // newcomer with only Node can still run the AssemblyScript demo; with CI=true it fails.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ export interface BuildTarget {
   build(options: BuildOptions): Promise<void>;
 }
 
-const languages = ['assemblyscript', 'rust', 'tinygo'] as const;
+const languages = ['assemblyscript', 'rust', 'tinygo', 'proxy-wasm'] as const;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SKIP_DIRS = new Set(['build', 'target', 'node_modules']);
 
@@ -49,7 +49,8 @@ function upToDate(language: string): boolean {
   if (outputs.length === 0) return false;
   const oldestOutput = Math.min(...outputs.map((f) => statSync(join(buildDir, f)).mtimeMs));
   const sdk = join(root, 'abi', language === 'tinygo' ? 'go' : language);
-  return oldestOutput > Math.max(newest(join(root, 'examples', language)), newest(sdk));
+  // proxy-wasm examples carry their own glue: there is no SDK folder to compare with.
+  return oldestOutput > Math.max(newest(join(root, 'examples', language)), existsSync(sdk) ? newest(sdk) : 0);
 }
 
 async function main(): Promise<void> {

@@ -83,7 +83,7 @@ function parse(args: string[]): { values: Flags & Record<string, unknown>; posit
   const rewritten = deploy ? args.map((a) => (a === '--config' ? '--config-value' : a)) : args;
   const options: ParseArgsConfig['options'] = { ...OPTIONS };
   for (const extension of EXTENSIONS) {
-    for (const [name, flag] of Object.entries(extension.flags ?? {})) options[name] = { type: flag.type, multiple: flag.multiple };
+    for (const [name, flag] of Object.entries(extension.flags ?? {})) options[name] = { type: flag.type, multiple: flag.multiple === true };
   }
   return parseArgs({ args: rewritten, options, allowPositionals: true, strict: true }) as { values: Flags & Record<string, unknown>; positionals: string[] };
 }
