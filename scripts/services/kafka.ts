@@ -268,7 +268,9 @@ async function launch(env: KafkaEnv): Promise<void> {
     // A KRaft log directory must be formatted with a cluster id before the first start.
     mkdirSync(dataDir, { recursive: true });
     const clusterId = randomBytes(16).toString('base64url');
-    await run('java', javaArgs(libs, log4j, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', serverProperties]), {
+    // `--cluster-id=<id>` in one argument: a base64url id may start with "-", which the
+    // tool's argument parser would take for an option.
+    await run('java', javaArgs(libs, log4j, 'kafka.tools.StorageTool', ['format', `--cluster-id=${clusterId}`, '-c', serverProperties]), {
       cwd: serviceDir(NAME),
       logFile: kafkaLog(),
     });
