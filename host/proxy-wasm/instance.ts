@@ -91,6 +91,8 @@ export class ProxyWasmInstance implements GuestInstance {
   private readonly exports: Record<string, unknown>;
   private readonly promising = new Map<string, Promising>();
   private readonly fuel: WebAssembly.Global | null;
+  /** Set by the instrumented memory.grow when a grow failed: the next trap is out-of-memory. */
+  private readonly growFailed: WebAssembly.Global | null;
   private readonly globals: WebAssembly.Global[];
   private readonly memoryLimitBytes: number;
   private readonly allocator: GuestExport;
@@ -110,6 +112,8 @@ export class ProxyWasmInstance implements GuestInstance {
     const exports = instance.exports as Record<string, unknown>;
     this.exports = exports;
     this.fuel = compiled.instrumented.fuelGlobal ? (exports[compiled.instrumented.fuelGlobal] as WebAssembly.Global) : null;
+    const { growFailedGlobal } = compiled.instrumented;
+    this.growFailed = growFailedGlobal ? (exports[growFailedGlobal] as WebAssembly.Global) : null;
     this.globals = compiled.instrumented.globals.map((g) => exports[g.exportName] as WebAssembly.Global);
     this.allocator = exports[compiled.checked.allocator] as GuestExport;
     this.memory = new GuestMemory(exports.memory as WebAssembly.Memory, (_oldPtr, _oldSize, _align, size) => this.allocate(size));
@@ -177,6 +181,7 @@ export class ProxyWasmInstance implements GuestInstance {
   }
 
   nearMemoryLimit(): boolean {
+    if (this.growFailed) return this.growFailed.value === 1;
     const slack = Math.max(2 << 20, this.memoryLimitBytes / 10);
     return this.memory.size + slack >= this.memoryLimitBytes;
   }
@@ -261,6 +266,7 @@ export class ProxyWasmInstance implements GuestInstance {
       local: null,
     };
     this.stream = stream;
+    if (this.growFailed) this.growFailed.value = 0;
     this.wasi.beginCall((s, line) => ctx.log(s === 'stdout' ? 'info' : 'warn', line, s));
     try {
       const has = (name: string) => this.promising.has(name);

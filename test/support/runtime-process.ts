@@ -12,6 +12,8 @@ export const L8_BIN = join(ROOT, 'bin/l8.js');
 export interface RuntimeProcess {
   httpUrl: string;
   adminUrl: string;
+  /** Every other address in the "L8 runtime is serving" line (extension listeners), by name. */
+  urls: Record<string, string>;
   dataDir: string;
   /** Every stdout line (JSON logs) so far. */
   logs: string[];
@@ -42,7 +44,7 @@ export async function startRuntimeProcess(options: StartOptions = {}): Promise<R
   const logs: string[] = [];
   const stderr: string[] = [];
   child.stderr!.on('data', (d) => stderr.push(String(d)));
-  const ready = new Promise<{ http: string; admin: string }>((resolveReady, reject) => {
+  const ready = new Promise<{ http: string; admin: string; urls: Record<string, string> }>((resolveReady, reject) => {
     const timer = setTimeout(() => reject(new Error(`runtime did not start within ${options.timeoutMs ?? 20000} ms\nstdout:\n${logs.join('\n')}\nstderr:\n${stderr.join('')}`)), options.timeoutMs ?? 20000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       logs.push(line);
@@ -50,7 +52,8 @@ export async function startRuntimeProcess(options: StartOptions = {}): Promise<R
         const entry = JSON.parse(line) as { msg?: string; http?: string; admin?: string };
         if (entry.msg === 'L8 runtime is serving') {
           clearTimeout(timer);
-          resolveReady({ http: entry.http!, admin: entry.admin! });
+          const urls = Object.fromEntries(Object.entries(entry).filter(([key, value]) => key !== 'http' && key !== 'admin' && typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//.test(value))) as Record<string, string>;
+          resolveReady({ http: entry.http!, admin: entry.admin!, urls });
         }
       } catch {
         // not a JSON log line
@@ -61,11 +64,12 @@ export async function startRuntimeProcess(options: StartOptions = {}): Promise<R
       reject(new Error(`runtime exited with code ${code} before serving\nstdout:\n${logs.join('\n')}\nstderr:\n${stderr.join('')}`));
     });
   });
-  const { http, admin } = await ready;
+  const { http, admin, urls } = await ready;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
     httpUrl: http,
     adminUrl: admin,
+    urls,
     dataDir,
     logs,
     child,

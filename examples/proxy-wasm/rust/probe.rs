@@ -12,6 +12,8 @@ extern "C" {
 
 /// Module-level state: fresh-state functions see 1 on every request.
 static mut CALLS: u32 = 0;
+/// Never set: /spin loops until the host stops it.
+static mut STOP: bool = false;
 
 fn ok(body: &str) -> u32 {
     proxy::set_buffer(proxy::RESPONSE_BODY, body.as_bytes());
@@ -34,14 +36,12 @@ pub fn on_request_headers(_headers: usize, _end_of_stream: bool) -> u32 {
         }
         "/trap" => panic!("the probe was asked to trap"),
         "/spin" => {
-            let mut n: u64 = 0;
-            loop {
-                n = n.wrapping_add(1);
-                if n == u64::MAX {
-                    break;
-                }
+            // A volatile read the compiler cannot fold away: this loop runs until stopped.
+            let mut spins: u64 = 0;
+            while !unsafe { std::ptr::read_volatile(&*std::ptr::addr_of!(STOP)) } {
+                spins = spins.wrapping_add(1);
             }
-            ok(&n.to_string())
+            ok(&spins.to_string())
         }
         "/grow" => {
             let mb: usize = get("mb").and_then(|v| v.parse().ok()).unwrap_or(1);
