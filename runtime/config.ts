@@ -148,7 +148,8 @@ export function loadRuntimeConfig(path: string | undefined, overrides: ConfigOve
     return fallback;
   };
   const workersValue = (v: unknown): number => {
-    if (v === 'auto') return availableParallelism();
+    // The main thread serves function traffic too, so "auto" adds one lane per other core.
+    if (v === 'auto') return Math.max(0, availableParallelism() - 1);
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) return fail('workers', `"${String(v)}" is not a number of worker threads or "auto"`);
     return n;
