@@ -59,8 +59,14 @@ export class Operator {
   private readonly functions: Informer<FunctionResource>;
   private readonly pods: Informer<V1Pod>;
   private readonly elector: LeaderElector;
-  /** Status writes not yet seen on the watch, so the next decisions build on them. */
-  private readonly written = new Map<string, { object: FunctionResource; expires: number }>();
+  /**
+   * Status writes the watch has not delivered yet, so the next decisions build on them.
+   * `basedOn` is the resourceVersion the write replaced: while the watch still shows that
+   * version our write is newer; once it shows any other, the watch has caught up (our
+   * write succeeded against `basedOn`, so every later version differs from it). This
+   * needs no ordering of resourceVersions, which the API defines as opaque.
+   */
+  private readonly written = new Map<string, { object: FunctionResource; basedOn: string | undefined }>();
   private readonly queue = new Set<string>();
   private readonly retries = new Map<string, number>();
   private readonly servicesEnsured = new Set<string>();
@@ -143,8 +149,7 @@ export class Operator {
 
   private onFunction(event: 'add' | 'update' | 'delete', fn: FunctionResource): void {
     const name = fn.metadata.name;
-    const mine = this.written.get(name);
-    if (mine && (event === 'delete' || mine.object.metadata.resourceVersion === fn.metadata.resourceVersion)) this.written.delete(name);
+    if (event === 'delete' || this.written.get(name)?.basedOn !== fn.metadata.resourceVersion) this.written.delete(name);
     if (event === 'delete') {
       this.servicesEnsured.delete(fn.metadata.uid ?? '');
       if (this.isLeader() && this.options.services !== false) void this.deleteService(name);
@@ -198,10 +203,11 @@ export class Operator {
 
   /** The freshest copy of a Function: our own unconfirmed write, or the watch's. */
   private current(name: string): FunctionResource | undefined {
+    const watched = this.functions.get(name, this.namespace);
     const mine = this.written.get(name);
-    if (mine && mine.expires > performance.now()) return mine.object;
-    if (mine) this.written.delete(name);
-    return this.functions.get(name, this.namespace);
+    if (mine && watched && watched.metadata.resourceVersion === mine.basedOn) return mine.object;
+    this.written.delete(name);
+    return watched;
   }
 
   private runtimePods(): Map<string, RuntimePod> {
@@ -261,7 +267,10 @@ export class Operator {
       body: { apiVersion: API_VERSION, kind: KIND, metadata: fn.metadata, spec: fn.spec, status: result.status },
     })) as FunctionResource;
     this.writes++;
-    this.written.set(name, { object: updated, expires: performance.now() + 10_000 });
+    // Chained writes before the watch catches up stay based on the version it still shows.
+    const prior = this.written.get(name);
+    const basedOn = prior && prior.object === fn ? prior.basedOn : fn.metadata.resourceVersion;
+    if (this.functions.get(name, this.namespace)?.metadata.resourceVersion === basedOn) this.written.set(name, { object: updated, basedOn });
     const ready = result.status.conditions?.find((c) => c.type === 'Ready');
     this.logger.info(
       { fn: name, revision: result.status.revision, placements: result.status.placements?.map((p) => `${p.pod}@${p.revision}`), ready: `${result.status.readyReplicas}/${fn.spec.replicas ?? 1}`, reason: ready?.reason, changes: result.changes },

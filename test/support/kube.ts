@@ -174,6 +174,8 @@ export async function startRuntimePod(kube: Kube, options: RuntimePodOptions): P
   const process = await startRuntimeProcess({
     args: ['--kubernetes-agent', '--kubernetes-drain', options.drain ?? '300ms', '--kubernetes-resync', '60s', ...(options.args ?? [])],
     env: { POD_NAME: name, POD_NAMESPACE: namespace, KUBECONFIG: options.kubeconfig },
+    // Several runtimes start at once on a small CI box.
+    timeoutMs: 60_000,
   });
   const port = Number(new URL(process.httpUrl).port);
   await kube.core.createNamespacedPod({
