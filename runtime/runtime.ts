@@ -36,6 +36,8 @@ export interface Runtime {
   table: FunctionTable;
   deployer: Deployer;
   adminToken: string;
+  /** This thread's metrics, for extension listeners that serve function requests. */
+  metrics: RuntimeMetrics;
   /** Bound addresses (port 0 in the config picks a free one). */
   httpUrl: string;
   adminUrl: string;
@@ -114,6 +116,7 @@ export async function startRuntime(config: RuntimeConfig, options: RuntimeOption
       table,
       deployer,
       adminToken,
+      metrics,
       httpUrl: urlOf(http, config.host),
       adminUrl: urlOf(admin, config.adminHost),
       urls: {},

@@ -5,6 +5,7 @@
 // docs/layotto.md.
 import type { ExtensionContext, RuntimeExtension, StartedExtension } from '../extension.ts';
 import { createServer, urlOf } from '../http-server.ts';
+import { requestObserver } from '../metrics.ts';
 import type { Runtime } from '../runtime.ts';
 import { layottoAdmin } from './admin.ts';
 import { LayottoFunctions } from './functions.ts';
@@ -54,7 +55,7 @@ async function start(runtime: Runtime, context: ExtensionContext): Promise<Start
   };
   try {
     const listener = createServer(runtime.logger, 'layotto');
-    await listener.register(layottoListener, { table: runtime.table });
+    await listener.register(layottoListener, { table: runtime.table, observe: requestObserver(runtime.metrics, runtime.logger) });
     await listener.listen({ port: ports.port, host: settings.host });
     servers.push(listener);
     urls.layotto = urlOf(listener, settings.host);

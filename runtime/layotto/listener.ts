@@ -16,6 +16,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export interface LayottoListenerOptions {
   table: FunctionTable;
+  /** Called once per finished request (metrics and the request log line, as for the HTTP trigger). */
+  observe?: (event: { fn: string | null; status: number; errorCode: string | null; seconds: number; requestId: string; method: string; path: string }) => void;
 }
 
 function readBody(stream: Readable, limit: number, fn: string): Promise<Buffer> {
@@ -50,17 +52,20 @@ function sendError(reply: FastifyReply, error: L8Error, requestId: string): Fast
 }
 
 export async function layottoListener(app: FastifyInstance, options: LayottoListenerOptions): Promise<void> {
-  const { table } = options;
+  const { table, observe } = options;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const started = performance.now();
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const query = q === -1 ? '' : url.slice(q + 1);
     reply.header('l8-request-id', request.id);
-    let fnName: string | undefined;
+    let fnName: string | null = null;
+    const done = (status: number, errorCode: string | null) =>
+      observe?.({ fn: fnName && table.get(fnName) ? fnName : null, status, errorCode, seconds: (performance.now() - started) / 1000, requestId: request.id, method: request.method, path });
     try {
       const id = request.headers.id;
       if (typeof id !== 'string' || id.trim() === '') {
@@ -101,11 +106,13 @@ export async function layottoListener(app: FastifyInstance, options: LayottoList
       }
       for (const [name, values] of grouped) reply.header(name, values.length === 1 ? values[0] : values);
       reply.code(response.status);
+      done(response.status, null);
       return reply.send(request.method === 'HEAD' ? undefined : Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength));
     } catch (caught) {
       const error = toL8Error(caught);
       if (error.status >= 500) request.log.warn({ requestId: request.id, fn: fnName, code: error.code }, error.message);
       if (error.code === 'payload_too_large') reply.header('connection', 'close');
+      done(error.status, error.code);
       return sendError(reply, error, request.id);
     }
   };
