@@ -158,6 +158,8 @@ export class Operator {
       return;
     }
     this.enqueue(name);
+    // Callers follow their callees' placements.
+    for (const other of this.functions.list()) if (other.spec.capabilities?.invoke?.includes(name)) this.enqueue(other.metadata.name);
   }
 
   private onPod(pod: V1Pod): void {
@@ -246,17 +248,31 @@ export class Operator {
       }
     }
     const mine = routeKeys(fn.spec.routes ?? []);
+    // Invoke is in-process: a caller runs only where its callees run. A callee placed
+    // nowhere yet imposes nothing (otherwise two functions invoking each other could never
+    // be placed); once it is placed, the caller moves to its pods (see docs/kubernetes.md).
+    const invokes = new Map<string, Set<string>>();
+    for (const target of new Set(fn.spec.capabilities?.invoke ?? [])) {
+      if (target === name || target.includes('*')) continue;
+      const callee = others.find((o) => o.metadata.name === target);
+      const hosts = new Set((callee?.status?.placements ?? []).map((p) => p.pod));
+      if (hosts.size > 0) invokes.set(target, hosts);
+    }
     const result = plan({
       fn,
       revision: revisionOf(fn.spec),
       pods: this.runtimePods(),
       load,
       routeConflict: (pod) => mine.some((key) => routesOnPod.get(pod)?.has(key)),
+      invokes,
       now: new Date().toISOString(),
     });
-    if (this.options.services !== false) await this.ensureService(fn);
-    if (sameStatus(fn.status, result.status)) return;
-    if (!this.isLeader()) return;
+    if (!sameStatus(fn.status, result.status) && this.isLeader()) await this.writeStatus(fn, result);
+    if (this.options.services !== false && this.isLeader()) await this.ensureService(fn);
+  }
+
+  private async writeStatus(fn: FunctionResource, result: ReturnType<typeof plan>): Promise<void> {
+    const name = fn.metadata.name;
     const updated = (await this.custom.replaceNamespacedCustomObjectStatus({
       group: GROUP,
       version: VERSION,

@@ -145,6 +145,30 @@ describe('keeping placements', () => {
   });
 });
 
+describe('functions that invoke others', () => {
+  it('runs a caller only on pods that host its callees, and says so when that is too few', () => {
+    const result = run({
+      fn: fn({ replicas: 2, capabilities: { invoke: ['stock'] } }),
+      pods: pods(pod('a'), pod('b'), pod('c')),
+      load: new Map([['b', 1]]),
+      invokes: new Map([['stock', new Set(['b'])]]),
+    });
+    expect(placedOn(result)).toEqual(['b']);
+    expect(condition(result, 'Scheduled').message).toBe(
+      '1 of 2 replicas placed: 3 ready runtime pods match, 2 do not host stock, which it invokes (scale it up). Add runtime pods, raise their capacity or lower spec.replicas.',
+    );
+  });
+
+  it('moves a caller to the pods of a callee that moved, once it serves there', () => {
+    const invokes = new Map([['stock', new Set(['b'])]]);
+    const first = run({ fn: fn({ replicas: 1 }, [{ pod: 'a', revision: 'r1' }]), pods: pods(pod('a', { report: serving('r1') }), pod('b')), invokes });
+    expect(placedOn(first)).toEqual(['a', 'b']);
+    const second = run({ fn: fn({ replicas: 1 }, first.status.placements), pods: pods(pod('a', { report: serving('r1') }), pod('b', { report: serving('r1') })), invokes });
+    expect(placedOn(second)).toEqual(['b']);
+    expect(second.changes).toEqual(['removed the replica on a (pod no longer hosts a function it invokes; enough replicas serve elsewhere)']);
+  });
+});
+
 describe('scaling down', () => {
   it('removes replicas that serve nothing first, then the ones on the most crowded node', () => {
     const placements = ['a', 'b', 'c', 'd'].map((p) => ({ pod: p, revision: 'r1' }));

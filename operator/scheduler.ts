@@ -5,11 +5,14 @@
 //
 // The rules (docs/kubernetes.md explains them for users):
 // - A placement is *lost* when its pod is gone, terminating or no longer a runtime pod:
-//   it is dropped at once. It is *misplaced* when its pod is not Ready or no longer
-//   matches the podSelector: it stays until enough replacements serve, so a pod that is
-//   briefly unready does not leave the function with nowhere to run.
+//   it is dropped at once. It is *misplaced* when its pod is not Ready, no longer matches
+//   the podSelector, or lacks a function this one invokes: it stays until enough
+//   replacements serve, so a pod that is briefly unready does not leave the function with
+//   nowhere to run.
 // - New replicas go to distinct Ready runtime pods that match the podSelector, have free
-//   capacity and serve no other function with the same route. Scoring, lowest first:
+//   capacity, serve no other function with the same route, and host the functions this
+//   one invokes (invoke runs in-process, so caller and callee share a pod). Scoring,
+//   lowest first:
 //   1. spread: replicas of this function already on the pod's node;
 //   2. least loaded: functions placed on the pod;
 //   3. the pod name, so the choice is deterministic.
@@ -53,6 +56,11 @@ export interface PlanInput {
   load: ReadonlyMap<string, number>;
   /** True when the pod serves another function with a route this function also has. */
   routeConflict?: (pod: string) => boolean;
+  /**
+   * Functions this one invokes that are placed somewhere, each with the pods hosting it;
+   * the function may only run where all of them are.
+   */
+  invokes?: ReadonlyMap<string, ReadonlySet<string>>;
   /** ISO time stamped on new placements and changed conditions. */
   now: string;
 }
@@ -89,6 +97,10 @@ export function plan(input: PlanInput): Plan {
   const seen = new Set<string>();
   const previous = (fn.status?.placements ?? []).filter((p) => !seen.has(p.pod) && seen.add(p.pod));
 
+  const invokes = [...(input.invokes ?? new Map<string, ReadonlySet<string>>())];
+  const hostsCallees = (pod: string) => invokes.every(([, hosts]) => hosts.has(pod));
+  const fits = (pod: RuntimePod) => pod.ready && selectorMatches(selector, pod.labels) && hostsCallees(pod.name);
+
   const good: Placement[] = [];
   const misplaced: Placement[] = [];
   for (const p of previous) {
@@ -97,7 +109,7 @@ export function plan(input: PlanInput): Plan {
       changes.push(`replica on ${p.pod} is lost (${pod ? 'pod is terminating' : 'pod is gone'})`);
       continue;
     }
-    if (pod.ready && selectorMatches(selector, pod.labels)) good.push({ ...p });
+    if (fits(pod)) good.push({ ...p });
     else misplaced.push({ ...p });
   }
 
@@ -132,6 +144,7 @@ export function plan(input: PlanInput): Plan {
   const eligible: RuntimePod[] = [];
   let full = 0;
   let conflicting = 0;
+  let withoutCallees = 0;
   for (const pod of pods.values()) {
     if (!pod.ready || pod.terminating || !selectorMatches(selector, pod.labels)) continue;
     eligible.push(pod);
@@ -145,6 +158,10 @@ export function plan(input: PlanInput): Plan {
     }
     if (input.routeConflict?.(pod.name)) {
       conflicting++;
+      continue;
+    }
+    if (!hostsCallees(pod.name)) {
+      withoutCallees++;
       continue;
     }
     candidates.push({ pod, load: load.get(pod.name) ?? 0 });
@@ -164,7 +181,10 @@ export function plan(input: PlanInput): Plan {
   const keepMisplaced = Math.max(0, replicas - servingGood);
   const keptMisplaced = [...misplaced].sort((a, b) => Number(serves(b)) - Number(serves(a)) || a.pod.localeCompare(b.pod)).slice(0, keepMisplaced);
   for (const p of misplaced) {
-    if (!keptMisplaced.includes(p)) changes.push(`removed the replica on ${p.pod} (pod ${pods.get(p.pod)?.ready ? 'no longer matches the podSelector' : 'is not ready'}; enough replicas serve elsewhere)`);
+    if (keptMisplaced.includes(p)) continue;
+    const pod = pods.get(p.pod)!;
+    const why = !pod.ready ? 'is not ready' : !selectorMatches(selector, pod.labels) ? 'no longer matches the podSelector' : 'no longer hosts a function it invokes';
+    changes.push(`removed the replica on ${p.pod} (pod ${why}; enough replicas serve elsewhere)`);
   }
 
   // Roll out the current revision in place.
@@ -202,6 +222,7 @@ export function plan(input: PlanInput): Plan {
             `${good.length} of ${replicas} replicas placed: ${eligible.length} ready runtime pod${eligible.length === 1 ? '' : 's'} match${selector ? ' the podSelector' : ''}` +
             (full ? `, ${full} of them full` : '') +
             (conflicting ? `, ${conflicting} serve another function with the same route` : '') +
+            (withoutCallees ? `, ${withoutCallees} do not host ${invokes.map(([n]) => n).join(' and ')}, which it invokes (scale ${invokes.length === 1 ? 'it' : 'them'} up)` : '') +
             '. Add runtime pods, raise their capacity or lower spec.replicas.',
         };
   const degraded: Omit<Condition, 'lastTransitionTime'> =

@@ -259,6 +259,38 @@ describeWithService('k8s', 'Functions on Kubernetes: operator, runtime pods and 
     }
   });
 
+  it('runs a function that invokes another on the pods that host the other (invoke is in-process)', async () => {
+    await createModuleConfigMap(kube, namespace, 'demo-wasm', 'stock.wasm', readFileSync(join(BUILD, 'stock.wasm')));
+    await kube.core.patchNamespacedConfigMap(
+      { name: 'demo-wasm', namespace, body: { binaryData: { 'inventory.wasm': readFileSync(join(BUILD, 'inventory.wasm')).toString('base64') } } },
+      mergePatch(),
+    );
+    await createFunction(kube, namespace, 'stock', {
+      module: { configMap: { name: 'demo-wasm', key: 'stock.wasm' } },
+      routes: ['GET /stock/:name', 'PUT /stock/:name'],
+      capabilities: { state: ['default'], publish: { default: ['stock-changed'] } },
+      replicas: 1,
+    });
+    const stock = await waitReady(kube, namespace, 'stock', 1);
+    // Two replicas asked, but only one pod hosts stock: the caller goes there and says why it cannot do more.
+    await createFunction(kube, namespace, 'inventory', { module: { configMap: { name: 'demo-wasm', key: 'inventory.wasm' } }, routes: ['GET /inventory'], capabilities: { invoke: ['stock'] }, replicas: 2 });
+    const short = await waitFor('inventory to be placed next to stock', 15_000, async () => {
+      const fn = await getFunction(kube, namespace, 'inventory');
+      return fn.status?.readyReplicas === 1 && fn;
+    });
+    expect(placed(short)).toEqual(placed(stock));
+    expect(short.status!.conditions!.find((c) => c.type === 'Scheduled')!.message).toContain('do not host stock, which it invokes (scale it up)');
+    const url = pods.get(placed(stock)[0]!)!.url;
+    expect((await fetch(`${url}/stock/book`, { method: 'PUT', body: '7' })).status).toBe(200);
+    expect((await get(`${url}/inventory?name=book`)).body).toBe('There are 7 inventories for book.');
+
+    // Scaling the callee makes room for the caller.
+    await patchFunctionSpec(kube, namespace, 'stock', { replicas: 2 });
+    const both = await waitReady(kube, namespace, 'inventory', 2);
+    expect(placed(both)).toEqual(placed(await waitReady(kube, namespace, 'stock', 2)));
+    for (const name of ['inventory', 'stock']) await kube.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name });
+  });
+
   it('restarting the operator neither duplicates nor loses placements', async () => {
     const before = await waitReady(kube, namespace, 'hello', 2);
     const versions = Object.fromEntries(await Promise.all(placed(before).map(async (p) => [p, (await reportOf(p)).hello?.version] as const)));

@@ -67,8 +67,11 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
   }
 }
 
-/** Server-side applies every object of a YAML file (optionally moved to `namespace`). */
-export async function applyFile(kube: Kube, file: string, namespace?: string): Promise<KubernetesObject[]> {
+/**
+ * Server-side applies every object of a YAML file (optionally moved to `namespace`);
+ * `dryRun` has the API server validate and admit them without storing anything.
+ */
+export async function applyFile(kube: Kube, file: string, namespace?: string, options: { dryRun?: boolean } = {}): Promise<KubernetesObject[]> {
   const api = KubernetesObjectApi.makeApiClient(kube.kc);
   const applied: KubernetesObject[] = [];
   for (const object of loadAllYaml(readFileSync(file, 'utf8')) as KubernetesObject[]) {
@@ -78,7 +81,7 @@ export async function applyFile(kube: Kube, file: string, namespace?: string): P
       for (const subject of subjects ?? []) if (subject.namespace) subject.namespace = namespace;
     }
     if (object.kind === 'Namespace') continue;
-    applied.push(await api.patch(object, undefined, undefined, 'l8-tests', true, PatchStrategy.ServerSideApply));
+    applied.push(await api.patch(object, undefined, options.dryRun ? 'All' : undefined, 'l8-tests', true, PatchStrategy.ServerSideApply));
   }
   return applied;
 }
