@@ -71,50 +71,26 @@ export class PubsubTrigger {
     }
   }
 
-  private async handle(fn: string, brokerName: string, message: Message): Promise<void> {
-    const { policy, table, logger } = this.options;
-    let lastError = '';
-    for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
-      if (this.closed) throw new Error('runtime is shutting down; the message stays unacknowledged');
-      const requestId = FunctionTable.newRequestId();
-      try {
-        const failure = await table.deliver(fn, {
+  private handle(fn: string, brokerName: string, message: Message): Promise<void> {
+    const { table } = this.options;
+    return deliverWithPolicy(this.options, message, {
+      subscriber: `function "${fn}"`,
+      brokerName,
+      deadLetterMetadata: { 'l8.function': fn },
+      closed: () => this.closed,
+      attempt: (requestId) =>
+        table.deliver(fn, {
           id: message.id,
           broker: brokerName,
           topic: message.topic,
           data: message.data,
           metadata: Object.entries(message.metadata),
-        }, requestId);
-        if (failure === null) {
-          this.options.observe?.({ fn, topic: message.topic, outcome: 'delivered' });
-          return;
-        }
-        lastError = failure;
-      } catch (error) {
-        lastError = toL8Error(error).message;
-      }
-      logger.warn({ fn, topic: message.topic, messageId: message.id, attempt, requestId }, `delivery failed: ${lastError}`);
-      if (attempt < policy.maxAttempts) {
-        this.options.observe?.({ fn, topic: message.topic, outcome: 'retried' });
-        const backoff = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempt - 1));
-        await sleep(backoff / 2 + Math.random() * (backoff / 2));
-      }
-    }
-    const broker = this.options.components.require('pubsub', brokerName);
-    const deadLetter = `${message.topic}${policy.deadLetterSuffix}`;
-    const deadLetterId = await broker.publish(deadLetter, message.data, {
-      ...message.metadata,
-      'l8.error': lastError,
-      'l8.attempts': String(policy.maxAttempts),
-      'l8.function': fn,
-      'l8.original-topic': message.topic,
-      'l8.original-id': message.id,
+        }, requestId),
+      logFields: { fn },
+      observe: (outcome) => this.options.observe?.({ fn, topic: message.topic, outcome }),
+      // Also in the function's own logs, where its author looks (l8 logs <name>).
+      deadLettered: (note) => table.log(fn, message.id, 'error', note, 'runtime'),
     });
-    const note = `message ${message.id} of topic "${message.topic}" failed ${policy.maxAttempts} times and was moved to "${deadLetter}" as ${deadLetterId}: ${lastError}`;
-    logger.error({ fn, topic: message.topic, messageId: message.id, deadLetter, deadLetterId }, note);
-    // Also in the function's own logs, where its author looks (l8 logs <name>).
-    table.log(fn, message.id, 'error', note, 'runtime');
-    this.options.observe?.({ fn, topic: message.topic, outcome: 'dead-lettered' });
   }
 
   async close(): Promise<void> {
@@ -123,4 +99,85 @@ export class PubsubTrigger {
     for (const active of this.active.values()) await active.subscription.close().catch(() => {});
     this.active.clear();
   }
+}
+
+/** What one attempt to deliver a message to a subscriber returned. */
+export type DeliveryResult =
+  | null // delivered
+  | string // failed with this error: retried per the policy
+  | { drop: string }; // the subscriber refused it for good: dead-lettered at once
+
+/** One subscriber of one message, for deliverWithPolicy. */
+export interface DeliveryTarget {
+  /** Who receives it, for messages: 'function "orders"', 'app "shop"'. */
+  subscriber: string;
+  brokerName: string;
+  /** Defaults to the topic + the policy's deadLetterSuffix. */
+  deadLetterTopic?: string;
+  /** Added to the dead letter's metadata, naming the subscriber (l8.function, l8.app). */
+  deadLetterMetadata: Record<string, string>;
+  /** True once the subscriber is gone: the message then stays unacknowledged. */
+  closed(): boolean;
+  attempt(requestId: string): Promise<DeliveryResult>;
+  logFields?: Record<string, unknown>;
+  observe?(outcome: 'delivered' | 'retried' | 'dead-lettered'): void;
+  deadLettered?(note: string): void;
+}
+
+/**
+ * The delivery policy, the same for functions and apps: up to maxAttempts tries with
+ * exponential backoff and jitter, then the dead-letter topic with the last error attached,
+ * and only then does it resolve (which acknowledges the message). It rejects, leaving the
+ * message unacknowledged for the broker to redeliver, when the subscriber went away or the
+ * dead-letter publish failed.
+ */
+export async function deliverWithPolicy(
+  options: { policy: DeliveryPolicy; components: ComponentSet; logger: Logger },
+  message: Message,
+  target: DeliveryTarget,
+): Promise<void> {
+  const { policy, logger } = options;
+  let lastError = '';
+  let attempts = 0;
+  for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
+    if (target.closed()) throw new Error(`${target.subscriber} is gone (runtime shutting down or subscription closed); the message stays unacknowledged`);
+    const requestId = FunctionTable.newRequestId();
+    attempts = attempt;
+    let result: DeliveryResult;
+    try {
+      result = await target.attempt(requestId);
+    } catch (error) {
+      result = toL8Error(error).message;
+    }
+    if (result === null) {
+      target.observe?.('delivered');
+      return;
+    }
+    if (typeof result === 'object') {
+      lastError = result.drop;
+      logger.warn({ ...target.logFields, topic: message.topic, messageId: message.id, attempt, requestId }, `${target.subscriber} dropped the message: ${lastError}`);
+      break;
+    }
+    lastError = result;
+    logger.warn({ ...target.logFields, topic: message.topic, messageId: message.id, attempt, requestId }, `delivery failed: ${lastError}`);
+    if (attempt < policy.maxAttempts) {
+      target.observe?.('retried');
+      const backoff = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempt - 1));
+      await sleep(backoff / 2 + Math.random() * (backoff / 2));
+    }
+  }
+  const broker = options.components.require('pubsub', target.brokerName);
+  const deadLetter = target.deadLetterTopic || `${message.topic}${policy.deadLetterSuffix}`;
+  const deadLetterId = await broker.publish(deadLetter, message.data, {
+    ...message.metadata,
+    'l8.error': lastError,
+    'l8.attempts': String(attempts),
+    ...target.deadLetterMetadata,
+    'l8.original-topic': message.topic,
+    'l8.original-id': message.id,
+  });
+  const note = `message ${message.id} of topic "${message.topic}" failed ${attempts} time${attempts === 1 ? '' : 's'} and was moved to "${deadLetter}" as ${deadLetterId}: ${lastError}`;
+  logger.error({ ...target.logFields, topic: message.topic, messageId: message.id, deadLetter, deadLetterId }, note);
+  target.deadLettered?.(note);
+  target.observe?.('dead-lettered');
 }
