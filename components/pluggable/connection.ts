@@ -22,6 +22,13 @@ export interface ConnectionOptions {
   timeoutMs: number;
 }
 
+/** Why a connection failed, in words; grpc-js details are long and mention resolver internals. */
+function unreachableReason(details: string): string {
+  if (/ENOENT/.test(details)) return 'its socket file does not exist';
+  if (/ECONNREFUSED/.test(details)) return 'nothing listens on its socket (connection refused)';
+  return details.replace(/\s*Resolution note:.*$/s, '').replace(/Last error: Error: /, 'last error: ');
+}
+
 /** Dapr multiplexes several components of one socket by this header. */
 const INSTANCE_HEADER = 'x-component-instance';
 
@@ -109,7 +116,13 @@ export class PluggableConnection {
 
   /** A unary call, after re-running the init step if the connection was lost since. */
   async unary(method: Method, request: Message, doing: string, timeoutMs?: number): Promise<Message> {
-    await this.ensureInitialized();
+    try {
+      await this.ensureInitialized();
+    } catch (error) {
+      // Name the caller's operation: the re-Init is an internal step of it.
+      const cause = (error as Error).cause;
+      throw error instanceof ComponentError && error.code === 'unavailable' && cause ? this.error(cause, doing) : error;
+    }
     return this.rawUnary(method, request, doing, timeoutMs);
   }
 
@@ -124,7 +137,7 @@ export class PluggableConnection {
   error(error: unknown, doing: string, timeoutMs = this.options.timeoutMs): ComponentError {
     if (error instanceof ComponentError) return error;
     const e = error as grpc.ServiceError;
-    const details = e.details || e.message;
+    const details = e.code === grpc.status.UNAVAILABLE ? unreachableReason(e.details || e.message) : e.details || e.message;
     if (this.closed) return new ComponentError('unavailable', `${this.what} is closed (${doing})`, { cause: error });
     switch (e.code) {
       case grpc.status.UNAVAILABLE:

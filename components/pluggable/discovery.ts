@@ -28,9 +28,13 @@ export function socketsFolder(env: NodeJS.ProcessEnv = process.env, configured?:
   return env.L8_COMPONENTS_SOCKETS_FOLDER || configured || env.DAPR_COMPONENTS_SOCKETS_FOLDER || DEFAULT_SOCKETS_FOLDER;
 }
 
-/** Lists the services a gRPC server on `socket` implements, through server reflection (v1, else v1alpha). */
-export async function listServices(socket: string, timeoutMs = 2000): Promise<string[]> {
-  const client = new grpc.Client(`unix:${socket}`, grpc.credentials.createInsecure());
+/**
+ * Lists the services a gRPC server implements, through server reflection (v1, else
+ * v1alpha). `target` is a socket path or a gRPC target such as "127.0.0.1:34904".
+ */
+export async function listServices(target: string, timeoutMs = 2000): Promise<string[]> {
+  const address = target.startsWith('/') ? `unix:${target}` : target;
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
   try {
     const methods = reflectionMethods();
     try {
