@@ -273,11 +273,14 @@ export class ProxyWasmInstance implements GuestInstance {
       if (has('proxy_on_context_create')) await this.enter('proxy_on_context_create', contextId, ROOT_CONTEXT_ID);
       const hasBody = stream.requestBody.data.length > 0;
       const hasTrailers = stream.requestTrailers.fields.length > 0;
+      // As in Envoy, a callback that pauses does not stop the next ones (the body still
+      // arrives); the stream ends paused when the last callback called paused it. Only a
+      // local response ends the request early.
       let paused: string | null = null;
       const step = async (callback: string, ...args: number[]) => {
-        if (paused || stream.local || !has(callback)) return;
+        if (stream.local || !has(callback)) return;
         const action = await this.enter(callback, contextId, ...args);
-        if (action !== Action.Continue && !stream.local) paused = callback;
+        paused = action !== Action.Continue && !stream.local ? callback : null;
       };
       await step('proxy_on_request_headers', stream.requestHeaders.fields.length, hasBody || hasTrailers ? 0 : 1);
       if (hasBody) await step('proxy_on_request_body', stream.requestBody.data.length, hasTrailers ? 0 : 1);

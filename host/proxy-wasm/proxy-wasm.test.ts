@@ -311,6 +311,14 @@ describe('running a proxy-wasm HTTP function', () => {
     expect((await h.call()).status).toBe(200);
   });
 
+  it('still calls proxy_on_request_body after proxy_on_request_headers paused, as Envoy does; the last callback decides', async () => {
+    const h = await load({ headers: '(i32.const 1)', body: ECHO_BODY });
+    const response = await h.call({ body: encode('resumed by the body callback') });
+    expect(text(response.body)).toBe('resumed by the body callback');
+    const error = await rejection(h.call());
+    expect(error.message).toMatch(/paused the request in proxy_on_request_headers/);
+  });
+
   it('runs a 0.1.0 module, whose proxy_on_request_headers has no end_of_stream', async () => {
     const bytes = await parse(wat({ version: 'proxy_abi_version_0_1_0', body: ECHO_BODY }).replace('(param $ctx i32) (param $n i32) (param $eos i32) (result i32)  (i32.const 0)', '(param $ctx i32) (param $n i32) (result i32) (i32.const 0)'));
     const h = await load(bytes);
