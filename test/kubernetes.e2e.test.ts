@@ -201,6 +201,19 @@ describeWithService('k8s', 'Functions on Kubernetes: operator, runtime pods and 
     expect(operator.logs.filter((l) => String(l.msg).includes(`load revision ${fn.status!.revision}`))).toHaveLength(2);
   });
 
+  it('resumes after a runtime container restart without reloading what it serves', async () => {
+    const fn = await waitReady(kube, namespace, 'hello', 2);
+    const pod = pods.get(placed(fn)[0]!)!;
+    const version = (await reportOf(pod.name)).hello?.version;
+    await pod.restart();
+    // Served from the registry in the data dir as soon as the runtime listens.
+    expect(await get(`${pod.url}/hello`)).toEqual({ status: 200, body: 'Howdy, world!' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(pod.process.logs.filter((l) => l.includes('loaded function hello'))).toEqual([]);
+    expect((await reportOf(pod.name)).hello).toMatchObject({ state: 'Ready', version, serving: fn.status!.revision });
+    expect(placed(await getFunction(kube, namespace, 'hello'))).toEqual(placed(fn));
+  });
+
   it('marks a Function Degraded with the reason when a new revision cannot load, and keeps the old one serving', async () => {
     const before = await getFunction(kube, namespace, 'hello');
     await patchFunctionSpec(kube, namespace, 'hello', { module: { configMap: { name: 'not-wasm', key: 'module.wasm' } } });
@@ -330,6 +343,9 @@ describeWithService('k8s', 'Functions on Kubernetes: operator, runtime pods and 
     expect(standby.writes()).toBe(0);
     expect(standby.logs.some((l) => l.msg === 'became the leader')).toBe(false);
     expect((await kube.coordination.readNamespacedLease({ name: 'l8-operator', namespace })).spec?.holderIdentity).toBe(operator.identity);
+    // Both are ready (the standby is warm); only one says it leads.
+    expect(await (await fetch(`${operator.health}/readyz`)).json()).toEqual({ status: 'UP', leader: true, identity: operator.identity });
+    expect(await (await fetch(`${standby.health}/readyz`)).json()).toEqual({ status: 'UP', leader: false, identity: standby.identity });
 
     // The leader dies without releasing the Lease: the standby waits for it to expire.
     const writesBefore = operator.writes();

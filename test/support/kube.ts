@@ -168,18 +168,23 @@ export interface RuntimePod {
   process: RuntimeProcess;
   /** Writes what a kubelet would: phase and Ready condition. */
   setReady(ready: boolean): Promise<void>;
+  /** A container restart: the process stops and starts again with the same data dir and port. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** Starts a runtime process with the agent, then its Pod object, then marks the Pod Running and Ready. */
 export async function startRuntimePod(kube: Kube, options: RuntimePodOptions): Promise<RuntimePod> {
   const { namespace, name } = options;
-  const process = await startRuntimeProcess({
-    args: ['--kubernetes-agent', '--kubernetes-drain', options.drain ?? '300ms', '--kubernetes-resync', '60s', ...(options.args ?? [])],
-    env: { POD_NAME: name, POD_NAMESPACE: namespace, KUBECONFIG: options.kubeconfig },
-    // Several runtimes start at once on a small CI box.
-    timeoutMs: 60_000,
-  });
+  const start = (extra: { dataDir?: string; port?: number } = {}) =>
+    startRuntimeProcess({
+      args: ['--kubernetes-agent', '--kubernetes-drain', options.drain ?? '300ms', '--kubernetes-resync', '60s', ...(options.args ?? []), ...(extra.port ? ['--port', String(extra.port)] : [])],
+      env: { POD_NAME: name, POD_NAMESPACE: namespace, KUBECONFIG: options.kubeconfig },
+      dataDir: extra.dataDir,
+      // Several runtimes start at once on a small CI box.
+      timeoutMs: 60_000,
+    });
+  let process = await start();
   const port = Number(new URL(process.httpUrl).port);
   await kube.core.createNamespacedPod({
     namespace,
@@ -216,8 +221,14 @@ export async function startRuntimePod(kube: Kube, options: RuntimePodOptions): P
   return {
     name,
     url: process.httpUrl,
-    process,
+    get process() {
+      return process;
+    },
     setReady,
+    async restart() {
+      await process.stop();
+      process = await start({ dataDir: process.dataDir, port });
+    },
     async stop() {
       await process.stop();
       await kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
@@ -278,6 +289,8 @@ export interface OperatorProcess {
   child: ChildProcess;
   logs: Array<Record<string, unknown>>;
   identity: string;
+  /** Base URL of its /healthz and /readyz. */
+  health: string;
   /** Status writes it logged. */
   writes(): number;
   stop(signal?: NodeJS.Signals): Promise<void>;
@@ -294,6 +307,7 @@ export async function startOperator(options: { namespace: string; kubeconfig: st
   const stderr: string[] = [];
   child.stderr!.on('data', (d) => stderr.push(String(d)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let health = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`operator did not start within 20 s:\n${JSON.stringify(logs)}\n${stderr.join('')}`)), 20_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -301,6 +315,7 @@ export async function startOperator(options: { namespace: string; kubeconfig: st
         const entry = JSON.parse(line) as Record<string, unknown>;
         logs.push(entry);
         if (entry.msg === 'L8 operator started') {
+          health = String(entry.health);
           clearTimeout(timer);
           resolve();
         }
@@ -317,6 +332,7 @@ export async function startOperator(options: { namespace: string; kubeconfig: st
     child,
     logs,
     identity: options.identity,
+    health,
     writes: () => logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('updated status of function')).length,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
