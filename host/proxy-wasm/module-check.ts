@@ -154,6 +154,8 @@ export function checkProxyModule(bytes: Uint8Array): CheckedProxyModule {
     if (kind === undefined) continue;
     const actual = signatures.exports.get(name);
     if (kind !== 'function' || !actual || !accepted.some((s) => sameSignature(actual, s))) {
+      // A `main` of another shape is some toolchain's own entry point, not proxy-wasm's: not called.
+      if (name === 'main') continue;
       problems.push(`export "${name}" has ${actual ? `signature ${formatSignature(actual)}` : `kind ${kind}`}, but proxy-wasm says ${accepted.map(formatSignature).join(' or ')}`);
       continue;
     }

@@ -257,6 +257,17 @@ describe('running a proxy-wasm HTTP function', () => {
     expect(h.logs.filter((l) => l.source === 'log').map((l) => l.message)).toEqual(['create', 'headers', 'body', 'done', 'log', 'delete']);
   });
 
+  it('starts a reactor with _initialize then main, and does not call _start then', async () => {
+    const h = await load({
+      lifecycleLogs: true,
+      exports: `(func (export "_initialize") ${trace('configure')}) (func (export "main") (param i32 i32) (result i32) ${trace('create')} (i32.const 0))`,
+    });
+    expect(h.init.map((l) => l.replace('stdout: ', ''))).toEqual(['configure', 'create', 'create', 'vm_start', 'configure']);
+    // A `main` of another shape belongs to some toolchain; it is not proxy-wasm's and is not called.
+    const other = await load({ lifecycleLogs: true, exports: `(func (export "_initialize")) (func (export "main") ${trace('body')})` });
+    expect(other.init.map((l) => l.replace('stdout: ', ''))).toEqual(['create', 'vm_start', 'configure']);
+  });
+
   it('hands the query string to the function as its body when the request has none (Layotto)', async () => {
     const h = await load({ body: ECHO_BODY });
     expect(text((await h.call({ query: 'name=book1' })).body)).toBe('name=book1');
