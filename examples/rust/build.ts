@@ -167,13 +167,16 @@ function initialMemoryPages(bytes: Uint8Array): number | null {
   return null;
 }
 
-const ABI_VERSION = '0.1.0';
+/** The ABI version the SDK in abi/rust builds; every import and export carries it. */
+const ABI_VERSION = '0.2.0';
 const ABI_IMPORTS: Record<string, string[]> = {
   state: ['get', 'set', 'delete'],
   pubsub: ['publish'],
   config: ['get'],
   invoke: ['call'],
   log: ['write'],
+  lock: ['try-lock', 'unlock', 'keep-alive'],
+  sequencer: ['next-id'],
 };
 const HANDLE = `l8:faas/http-handler@${ABI_VERSION}#handle`;
 const ON_MESSAGE = `l8:faas/subscriber@${ABI_VERSION}#on-message`;

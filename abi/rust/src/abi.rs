@@ -4,8 +4,9 @@
 //! Every field of every L8 result area sits at a multiple of 4 bytes (see the layout
 //! tables in abi/README.md), so an area is modelled as an array of `usize` words: on
 //! wasm32 a word is exactly one 4-byte slot, and a `u8`/`u16` field is the low bits of
-//! its word (wasm is little-endian and the areas start zeroed). On a 64-bit host (only
-//! used for `cargo check` and unit tests) the same code stays self-consistent.
+//! its word (wasm is little-endian and the areas start zeroed); the one 64-bit field, the
+//! id of `result<u64, error>`, is two words, low half first. On a 64-bit host (only used
+//! for `cargo check` and unit tests) the same code stays self-consistent.
 
 use std::alloc::{self, Layout};
 use std::cell::UnsafeCell;
@@ -128,12 +129,19 @@ pub(crate) fn lower_fields<N: AsRef<str>, V: AsRef<str>>(fields: &[(N, V)]) -> V
         .collect()
 }
 
-/// The area an import writes its result into (`retptr`): 24 bytes, align 4 on wasm32,
-/// enough for the largest result, `result<response, error>`.
-#[repr(C)]
+/// The area an import writes its result into (`retptr`): 24 bytes, enough for the
+/// largest results (`result<response, error>`, `result<u64, error>`), aligned to 8
+/// because `result<u64, error>` is.
+#[repr(C, align(8))]
 pub(crate) struct RetArea([usize; 6]);
 
 impl RetArea {
+    /// Slot of the payload (the ok value or the error record) of most results: offset 4.
+    pub(crate) const PAYLOAD: usize = 1;
+    /// Slot of the payload of `result<u64, error>`: offset 8, since a u64 is 8-byte
+    /// aligned (abi/README.md, "Result areas").
+    pub(crate) const U64_PAYLOAD: usize = 2;
+
     pub(crate) fn new() -> Self {
         RetArea([0; 6])
     }
@@ -151,12 +159,18 @@ impl RetArea {
         self.byte(0) != 0
     }
 
+    /// The `error` record of an `err` result whose payload starts at `slot`: code, then
+    /// message ptr and len.
+    unsafe fn error_at(&self, slot: usize) -> Error {
+        Error {
+            code: ErrorCode::from_byte(self.byte(slot)),
+            message: take_string(self.0[slot + 1] as *mut u8, self.0[slot + 2]),
+        }
+    }
+
     /// The `error` of an `err` result: code at offset 4, message at 8/12.
     unsafe fn error(&self) -> Error {
-        Error {
-            code: ErrorCode::from_byte(self.byte(1)),
-            message: take_string(self.0[2] as *mut u8, self.0[3]),
-        }
+        self.error_at(Self::PAYLOAD)
     }
 
     /// Reads `result<_, error>`.
@@ -209,10 +223,39 @@ impl RetArea {
         })
     }
 
-    /// Writes an `err` result the way a host would (used by the non-wasm fallback so
-    /// that the same reading code runs everywhere).
+    /// Reads `result<bool, error>` (lock `try-lock` and `keep-alive`). Like the
+    /// canonical ABI, any non-zero byte is `true`.
+    pub(crate) unsafe fn boolean(&self) -> Result<bool, Error> {
+        if self.is_err() {
+            return Err(self.error());
+        }
+        Ok(self.byte(Self::PAYLOAD) != 0)
+    }
+
+    /// Reads `result<E, error>` for an enum `E`, returning its discriminant byte.
+    pub(crate) unsafe fn enum_byte(&self) -> Result<u8, Error> {
+        if self.is_err() {
+            return Err(self.error());
+        }
+        Ok(self.byte(Self::PAYLOAD))
+    }
+
+    /// Reads `result<u64, error>`: the id is the little-endian u64 at offset 8 (slots 2
+    /// and 3 on wasm32), and an error record sits at 8/12/16 instead of 4/8/12.
+    pub(crate) unsafe fn u64(&self) -> Result<u64, Error> {
+        if self.is_err() {
+            return Err(self.error_at(Self::U64_PAYLOAD));
+        }
+        let low = self.0[Self::U64_PAYLOAD] as u32 as u64;
+        let high = self.0[Self::U64_PAYLOAD + 1] as u32 as u64;
+        Ok(low | (high << 32))
+    }
+
+    /// Writes an `err` result with its error record at `payload` the way a host would
+    /// (used by the non-wasm fallback and the tests, so that the same reading code runs
+    /// everywhere).
     #[cfg(not(target_arch = "wasm32"))]
-    pub(crate) fn write_error(area: *mut u8, code: ErrorCode, message: &str) {
+    pub(crate) fn write_error(area: *mut u8, payload: usize, code: ErrorCode, message: &str) {
         let words = area as *mut usize;
         // SAFETY: `area` is a RetArea handed to an import; the message is placed in a
         // block from cabi_realloc, so the reader can take ownership of it.
@@ -220,9 +263,97 @@ impl RetArea {
             let text = cabi_realloc(std::ptr::null_mut(), 0, 1, message.len());
             std::ptr::copy_nonoverlapping(message.as_ptr(), text, message.len());
             *words = 1;
-            *words.add(1) = code as usize;
-            *words.add(2) = text as usize;
-            *words.add(3) = message.len();
+            *words.add(payload) = code as usize;
+            *words.add(payload + 1) = text as usize;
+            *words.add(payload + 2) = message.len();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::UnlockStatus;
+
+    /// A result area as the host leaves it: `words[slot] = value` for every pair.
+    fn area(words: &[(usize, usize)]) -> RetArea {
+        let mut ret = RetArea::new();
+        for &(slot, value) in words {
+            ret.0[slot] = value;
+        }
+        ret
+    }
+
+    /// An `err` result with its error record at `payload`, the message allocated with
+    /// cabi_realloc like the host does.
+    fn failed(payload: usize, code: ErrorCode, message: &str) -> RetArea {
+        let mut ret = RetArea::new();
+        RetArea::write_error(ret.as_mut_ptr(), payload, code, message);
+        ret
+    }
+
+    #[test]
+    fn the_area_is_aligned_for_u64_results() {
+        assert_eq!(std::mem::align_of::<RetArea>(), 8);
+        assert!(std::mem::size_of::<RetArea>() >= 24);
+    }
+
+    #[test]
+    fn lifts_result_bool() {
+        unsafe {
+            assert_eq!(area(&[(0, 0), (1, 1)]).boolean(), Ok(true));
+            assert_eq!(area(&[(0, 0), (1, 0)]).boolean(), Ok(false));
+            // Only the byte counts; canonical ABI lifting treats any non-zero as true.
+            assert_eq!(area(&[(0, 0), (1, 0x0200)]).boolean(), Ok(false));
+            assert_eq!(area(&[(0, 0), (1, 7)]).boolean(), Ok(true));
+            let error = failed(RetArea::PAYLOAD, ErrorCode::Denied, "lock store \"x\" is not granted").boolean().unwrap_err();
+            assert_eq!(error, Error::new(ErrorCode::Denied, "lock store \"x\" is not granted"));
+        }
+    }
+
+    #[test]
+    fn lifts_result_unlock_status() {
+        let unlock = |byte: usize| unsafe { area(&[(0, 0), (1, byte)]).enum_byte().and_then(UnlockStatus::from_byte) };
+        assert_eq!(unlock(0), Ok(UnlockStatus::Success));
+        assert_eq!(unlock(1), Ok(UnlockStatus::LockDoesNotExist));
+        assert_eq!(unlock(2), Ok(UnlockStatus::LockBelongsToOthers));
+        let unknown = unlock(3).unwrap_err();
+        assert_eq!(unknown.code, ErrorCode::Internal);
+        assert!(unknown.message.contains("unlock status 3"), "{}", unknown.message);
+        let error = unsafe { failed(RetArea::PAYLOAD, ErrorCode::Unavailable, "redis is down ✓").enum_byte() }.unwrap_err();
+        assert_eq!(error, Error::new(ErrorCode::Unavailable, "redis is down ✓"));
+        let names: Vec<&str> = [UnlockStatus::Success, UnlockStatus::LockDoesNotExist, UnlockStatus::LockBelongsToOthers]
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(names, ["success", "lock-does-not-exist", "lock-belongs-to-others"]);
+    }
+
+    #[test]
+    fn lifts_result_u64_from_offset_8() {
+        // The id's low half is the word at offset 8, its high half the one at 12; the
+        // word at offset 4 is padding and must be ignored.
+        let id = |low: usize, high: usize| unsafe { area(&[(0, 0), (1, 0xdead), (2, low), (3, high)]).u64() };
+        assert_eq!(id(1, 0), Ok(1));
+        assert_eq!(id(0xffff_ffff, 0), Ok(4_294_967_295));
+        assert_eq!(id(0, 1), Ok(1 << 32));
+        assert_eq!(id(5, 1), Ok(4_294_967_301));
+        assert_eq!(id(0xffff_ffff, 0xffff_ffff), Ok(u64::MAX));
+        // An error record sits at 8/12/16, not at 4/8/12.
+        let error = unsafe { failed(RetArea::U64_PAYLOAD, ErrorCode::NotFound, "no sequencer named \"x\"").u64() }.unwrap_err();
+        assert_eq!(error, Error::new(ErrorCode::NotFound, "no sequencer named \"x\""));
+    }
+
+    #[test]
+    fn capability_calls_outside_wasm_fail_with_internal_at_the_right_offset() {
+        for error in [
+            crate::lock::try_lock("s", "r", "o", 1).unwrap_err(),
+            crate::lock::unlock("s", "r", "o").unwrap_err(),
+            crate::lock::keep_alive("s", "r", "o", 1).unwrap_err(),
+            crate::sequencer::next_id("s", "k").unwrap_err(),
+        ] {
+            assert_eq!(error.code, ErrorCode::Internal);
+            assert!(error.message.contains("only available inside an L8 function"), "{}", error.message);
         }
     }
 }

@@ -24,7 +24,7 @@ static PENDING_RESPONSE: Global<Option<PendingResponse>> = Global::new(None);
 static RESULT_AREA: Global<[usize; 3]> = Global::new([0; 3]);
 static PENDING_ERROR: Global<Option<String>> = Global::new(None);
 
-/// Body of the `l8:faas/http-handler@0.1.0#handle` export.
+/// Body of the `l8:faas/http-handler@0.2.0#handle` export.
 ///
 /// # Safety
 /// Every `(ptr, len)` pair must be owned by the guest as the ABI describes (allocated by
@@ -59,13 +59,13 @@ where
     RESPONSE_AREA.get() as *mut u8
 }
 
-/// Body of `cabi_post_l8:faas/http-handler@0.1.0#handle`: frees the last response.
+/// Body of `cabi_post_l8:faas/http-handler@0.2.0#handle`: frees the last response.
 #[doc(hidden)]
 pub fn post_handle(_area: *mut u8) {
     drop(PENDING_RESPONSE.replace(None));
 }
 
-/// Body of the `l8:faas/subscriber@0.1.0#on-message` export.
+/// Body of the `l8:faas/subscriber@0.2.0#on-message` export.
 ///
 /// # Safety
 /// As for [`handle`].
@@ -95,7 +95,7 @@ where
     RESULT_AREA.get() as *mut u8
 }
 
-/// Body of `cabi_post_l8:faas/subscriber@0.1.0#on-message`: frees the last error text.
+/// Body of `cabi_post_l8:faas/subscriber@0.2.0#on-message`: frees the last error text.
 #[doc(hidden)]
 pub fn post_on_message(_area: *mut u8) {
     drop(PENDING_ERROR.replace(None));
@@ -287,6 +287,10 @@ mod tests {
                     // allocated: its memory must be freed with the error.
                     let stored = crate::state::get("default", &req.path).unwrap_err();
                     assert_eq!(stored.code, ErrorCode::Internal);
+                    // The same for the results of ABI 0.2.0, including result<u64, error>
+                    // whose error record sits at another offset.
+                    assert!(crate::lock::unlock("default", &req.path, "me").is_err());
+                    assert!(crate::sequencer::next_id("default", &req.path).is_err());
                     Ok(Response::new(200).with_header("x-stored", stored.message).with_body(req.body))
                 })
             };

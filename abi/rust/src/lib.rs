@@ -2,7 +2,8 @@
 //!
 //! An L8 function is a WebAssembly module that exports an HTTP handler and/or a
 //! pub/sub subscriber and imports the runtime's capabilities (state, pub/sub, config,
-//! invoke, log). This crate is the `l8:faas@0.1.0` ABI (abi/README.md) with safe types:
+//! invoke, log, lock, sequencer). This crate is the `l8:faas@0.2.0` ABI (abi/README.md)
+//! with safe types:
 //!
 //! ```no_run
 //! use l8::{Request, Response};
@@ -28,14 +29,17 @@ mod error;
 mod export;
 pub mod http;
 pub mod invoke;
+pub mod lock;
 pub mod log;
 pub mod pubsub;
+pub mod sequencer;
 pub mod state;
 mod sys;
 
 pub use abi::cabi_realloc;
 pub use error::{Error, ErrorCode};
 pub use http::{IntoResponse, Request, Response};
+pub use lock::UnlockStatus;
 pub use pubsub::Message;
 
 /// What the registration macros expand to. Not part of the public API.
@@ -44,7 +48,7 @@ pub mod __private {
     pub use crate::export::{handle, on_message, post_handle, post_on_message};
 }
 
-/// Registers the function's HTTP handler: exports `l8:faas/http-handler@0.1.0#handle`
+/// Registers the function's HTTP handler: exports `l8:faas/http-handler@0.2.0#handle`
 /// and its `cabi_post_…` companion.
 ///
 /// The handler takes a [`Request`] and returns a [`Response`] or a
@@ -61,7 +65,7 @@ pub mod __private {
 macro_rules! http_handler {
     ($handler:expr) => {
         const _: () = {
-            #[export_name = "l8:faas/http-handler@0.1.0#handle"]
+            #[export_name = "l8:faas/http-handler@0.2.0#handle"]
             extern "C" fn __l8_export_handle(
                 method: *mut u8,
                 method_len: usize,
@@ -85,7 +89,7 @@ macro_rules! http_handler {
                 }
             }
 
-            #[export_name = "cabi_post_l8:faas/http-handler@0.1.0#handle"]
+            #[export_name = "cabi_post_l8:faas/http-handler@0.2.0#handle"]
             extern "C" fn __l8_export_post_handle(area: *mut u8) {
                 $crate::__private::post_handle(area)
             }
@@ -94,7 +98,7 @@ macro_rules! http_handler {
 }
 
 /// Registers the function's pub/sub subscriber: exports
-/// `l8:faas/subscriber@0.1.0#on-message` and its `cabi_post_…` companion.
+/// `l8:faas/subscriber@0.2.0#on-message` and its `cabi_post_…` companion.
 ///
 /// The subscriber takes a [`Message`] and returns `Result<(), E>` with
 /// `E: Display` (a `String`, an [`Error`], ...). `Err` makes the host retry the
@@ -110,7 +114,7 @@ macro_rules! http_handler {
 macro_rules! subscriber {
     ($subscriber:expr) => {
         const _: () = {
-            #[export_name = "l8:faas/subscriber@0.1.0#on-message"]
+            #[export_name = "l8:faas/subscriber@0.2.0#on-message"]
             extern "C" fn __l8_export_on_message(
                 id: *mut u8,
                 id_len: usize,
@@ -133,7 +137,7 @@ macro_rules! subscriber {
                 }
             }
 
-            #[export_name = "cabi_post_l8:faas/subscriber@0.1.0#on-message"]
+            #[export_name = "cabi_post_l8:faas/subscriber@0.2.0#on-message"]
             extern "C" fn __l8_export_post_on_message(area: *mut u8) {
                 $crate::__private::post_on_message(area)
             }

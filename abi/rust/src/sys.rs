@@ -8,7 +8,7 @@
 
 #[cfg(target_arch = "wasm32")]
 mod wasm {
-    #[link(wasm_import_module = "l8:faas/state@0.1.0")]
+    #[link(wasm_import_module = "l8:faas/state@0.2.0")]
     extern "C" {
         #[link_name = "get"]
         pub fn state_get(store: *const u8, store_len: usize, key: *const u8, key_len: usize, ret: *mut u8);
@@ -26,7 +26,7 @@ mod wasm {
         pub fn state_delete(store: *const u8, store_len: usize, key: *const u8, key_len: usize, ret: *mut u8);
     }
 
-    #[link(wasm_import_module = "l8:faas/pubsub@0.1.0")]
+    #[link(wasm_import_module = "l8:faas/pubsub@0.2.0")]
     extern "C" {
         #[link_name = "publish"]
         pub fn pubsub_publish(
@@ -45,13 +45,13 @@ mod wasm {
     // `config.get` and `state.get` share the name `get` but live in different wasm
     // import modules, so rustc gives them distinct symbols; the lint does not know that.
     #[allow(clashing_extern_declarations)]
-    #[link(wasm_import_module = "l8:faas/config@0.1.0")]
+    #[link(wasm_import_module = "l8:faas/config@0.2.0")]
     extern "C" {
         #[link_name = "get"]
         pub fn config_get(key: *const u8, key_len: usize, ret: *mut u8);
     }
 
-    #[link(wasm_import_module = "l8:faas/invoke@0.1.0")]
+    #[link(wasm_import_module = "l8:faas/invoke@0.2.0")]
     extern "C" {
         #[link_name = "call"]
         pub fn invoke_call(
@@ -71,10 +71,53 @@ mod wasm {
         );
     }
 
-    #[link(wasm_import_module = "l8:faas/log@0.1.0")]
+    #[link(wasm_import_module = "l8:faas/log@0.2.0")]
     extern "C" {
         #[link_name = "write"]
         pub fn log_write(level: i32, message: *const u8, message_len: usize);
+    }
+
+    #[link(wasm_import_module = "l8:faas/lock@0.2.0")]
+    extern "C" {
+        #[link_name = "try-lock"]
+        pub fn lock_try_lock(
+            store: *const u8,
+            store_len: usize,
+            resource: *const u8,
+            resource_len: usize,
+            owner: *const u8,
+            owner_len: usize,
+            expire_seconds: u32,
+            ret: *mut u8,
+        );
+        #[link_name = "unlock"]
+        pub fn lock_unlock(
+            store: *const u8,
+            store_len: usize,
+            resource: *const u8,
+            resource_len: usize,
+            owner: *const u8,
+            owner_len: usize,
+            ret: *mut u8,
+        );
+        #[link_name = "keep-alive"]
+        pub fn lock_keep_alive(
+            store: *const u8,
+            store_len: usize,
+            resource: *const u8,
+            resource_len: usize,
+            owner: *const u8,
+            owner_len: usize,
+            expire_seconds: u32,
+            ret: *mut u8,
+        );
+    }
+
+    #[link(wasm_import_module = "l8:faas/sequencer@0.2.0")]
+    extern "C" {
+        /// `ret` must be 8-byte aligned: result<u64, error> (see RetArea).
+        #[link_name = "next-id"]
+        pub fn sequencer_next_id(store: *const u8, store_len: usize, key: *const u8, key_len: usize, ret: *mut u8);
     }
 }
 
@@ -87,11 +130,15 @@ mod native {
     use crate::error::ErrorCode;
 
     fn no_host(ret: *mut u8, what: &str) {
+        no_host_at(ret, RetArea::PAYLOAD, what)
+    }
+
+    fn no_host_at(ret: *mut u8, payload: usize, what: &str) {
         let message = format!(
             "{} is only available inside an L8 function: build for wasm32-wasi (wasm32-wasip1 on Rust >= 1.78) or wasm32-unknown-unknown and deploy the module",
             what
         );
-        RetArea::write_error(ret, ErrorCode::Internal, &message);
+        RetArea::write_error(ret, payload, ErrorCode::Internal, &message);
     }
 
     pub unsafe fn state_get(_: *const u8, _: usize, _: *const u8, _: usize, ret: *mut u8) {
@@ -142,6 +189,25 @@ mod native {
         ret: *mut u8,
     ) {
         no_host(ret, "invoke.call");
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn lock_try_lock(_: *const u8, _: usize, _: *const u8, _: usize, _: *const u8, _: usize, _: u32, ret: *mut u8) {
+        no_host(ret, "lock.try-lock");
+    }
+
+    pub unsafe fn lock_unlock(_: *const u8, _: usize, _: *const u8, _: usize, _: *const u8, _: usize, ret: *mut u8) {
+        no_host(ret, "lock.unlock");
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn lock_keep_alive(_: *const u8, _: usize, _: *const u8, _: usize, _: *const u8, _: usize, _: u32, ret: *mut u8) {
+        no_host(ret, "lock.keep-alive");
+    }
+
+    pub unsafe fn sequencer_next_id(_: *const u8, _: usize, _: *const u8, _: usize, ret: *mut u8) {
+        // result<u64, error> keeps its error record at offset 8, not 4.
+        no_host_at(ret, RetArea::U64_PAYLOAD, "sequencer.next-id");
     }
 
     pub unsafe fn log_write(level: i32, message: *const u8, message_len: usize) {

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use l8::{config, invoke, log, pubsub, state, Error, Message, Request, Response};
+use l8::{config, invoke, lock, log, pubsub, sequencer, state, Error, Message, Request, Response};
 
 /// Module-level state for `GET /conf/global`: 0 in the snapshot, so it shows whether
 /// an instance's memory was restored between requests.
@@ -86,6 +86,18 @@ fn handle(req: Request) -> Result<Response, Error> {
     if let Some(target) = req.path.strip_prefix("/conf/invoke/") {
         return invoke_target(target, &req);
     }
+    if let Some(resource) = req.path.strip_prefix("/conf/lock/") {
+        if let Some(response) = lock_route(method, resource, &req)? {
+            return Ok(response);
+        }
+    }
+    if let Some(key) = req.path.strip_prefix("/conf/sequence/") {
+        if method == "POST" {
+            let store = req.query_param("store").unwrap_or_else(|| "default".to_string());
+            let id = sequencer::next_id(&store, key)?;
+            return Ok(text(200, &id.to_string()));
+        }
+    }
     if let Some(code) = req.path.strip_prefix("/conf/status/") {
         if method == "GET" {
             if let Ok(status) = code.parse::<u16>() {
@@ -126,6 +138,49 @@ fn invoke_target(target: &str, req: &Request) -> Result<Response, Error> {
     let mut response = Response::new(answer.status);
     response.headers = answer.headers.into_iter().filter(|(name, _)| is_test_header(name)).collect();
     Ok(response.with_header("x-invoked", target).with_body(answer.body))
+}
+
+/// `POST` try-lock, `PUT` keep-alive, `DELETE` unlock; `None` for other methods.
+fn lock_route(method: &str, resource: &str, req: &Request) -> Result<Option<Response>, Error> {
+    let store = req.query_param("store").unwrap_or_else(|| "default".to_string());
+    let owner = req.query_param("owner").unwrap_or_default();
+    let answer = match method {
+        "POST" | "PUT" => {
+            let expire = match seconds_param(req, "expire", 10) {
+                Ok(expire) => expire,
+                Err(response) => return Ok(Some(response)),
+            };
+            if method == "POST" {
+                match lock::try_lock(&store, resource, &owner, expire)? {
+                    true => text(200, "taken"),
+                    false => text(409, "busy"),
+                }
+            } else {
+                match lock::keep_alive(&store, resource, &owner, expire)? {
+                    true => text(200, "alive"),
+                    false => text(409, "lost"),
+                }
+            }
+        }
+        "DELETE" => text(200, lock::unlock(&store, resource, &owner)?.as_str()),
+        _ => return Ok(None),
+    };
+    Ok(Some(answer))
+}
+
+/// A u32 query parameter written as decimal digits only (`fallback` when absent), or
+/// the 400 response saying it is not one. Digits only, so that every language accepts
+/// exactly the same strings (Rust's parser alone would also take a leading `+`).
+fn seconds_param(req: &Request, name: &str, fallback: u32) -> Result<u32, Response> {
+    let raw = match req.query_param(name) {
+        Some(raw) => raw,
+        None => return Ok(fallback),
+    };
+    let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+    match raw.parse::<u32>() {
+        Ok(value) if digits => Ok(value),
+        _ => Err(text(400, &format!("query parameter '{}' must be an integer from 0 to 4294967295, got '{}'", name, raw))),
+    }
 }
 
 /// A non-negative integer query parameter, or the 400 response saying it is not one.

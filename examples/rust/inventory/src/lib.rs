@@ -15,7 +15,7 @@ fn handle(req: Request) -> Response {
         }
         Ok(stock) if stock.status == 404 => Response::new(404).with_body(format!("There is no inventory for {}.", name)),
         Ok(stock) => Response::new(502).with_body(format!(
-            "stock is unavailable: it answered {} {}",
+            "stock is unavailable: it answered {}: {}",
             stock.status,
             stock.text()
         )),
