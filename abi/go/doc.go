@@ -1,4 +1,4 @@
-// Package l8 is the Go guest SDK for L8 functions (ABI l8:faas@0.1.0).
+// Package l8 is the Go guest SDK for L8 functions (ABI l8:faas@0.2.0).
 //
 // A function is a `package main` built as a WebAssembly reactor: it registers
 // its handlers from an init function, and the host calls them once per
@@ -28,11 +28,13 @@
 // package initialisation in its `_initialize` export and never calls main.
 //
 // Host capabilities are plain functions: [StateGet], [StateSet],
-// [StateDelete], [Publish], [ConfigGet], [Invoke] and [Log]. They return an
-// [*Error] carrying an [ErrorCode]; test for a code with
-// errors.Is(err, l8.CodeNotFound) or get the message with errors.As. What a
-// function may use is decided by its manifest, everything else fails with
-// [CodeDenied].
+// [StateDelete], [Publish], [ConfigGet], [Invoke], [Log], and since ABI
+// 0.2.0 the locks [TryLock], [Unlock] and [KeepAlive] and the sequencer
+// [NextID]. They return an [*Error] carrying an [ErrorCode]; test for a code
+// with errors.Is(err, l8.CodeNotFound) or get the message with errors.As, and
+// answer it with [ErrorResponse] (denied 403, not-found 404, unavailable 503,
+// ...). What a function may use is decided by its manifest, everything else
+// fails with [CodeDenied].
 //
 // Capabilities and the module's exports exist only in GOOS=wasip1 builds; the
 // request, response, header and query types compile everywhere, so handler

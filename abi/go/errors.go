@@ -81,7 +81,13 @@ func ErrorResponse(err error) *Response {
 	if asCode(err, &code) {
 		status = code.HTTPStatus()
 	}
-	return Text(status, toValidUTF8(err.Error()))
+	return &Response{
+		Status: status,
+		// Exactly what every SDK answers host errors with
+		// (test/conformance/README.md), so functions agree across languages.
+		Headers: Fields{{Name: "content-type", Value: "text/plain"}},
+		Body:    []byte(toValidUTF8(err.Error())),
+	}
 }
 
 // asCode finds the ErrorCode in err's chain. A type switch is enough here;

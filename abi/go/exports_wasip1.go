@@ -22,7 +22,7 @@ func releaseResult() {
 	keptResponse, keptHeaders, keptText = nil, nil, ""
 }
 
-//go:wasmexport l8:faas/http-handler@0.1.0#handle
+//go:wasmexport l8:faas/http-handler@0.2.0#handle
 func exportHandle(methodPtr, methodLen, pathPtr, pathLen, queryPtr, queryLen, headersPtr, headersLen, bodyPtr, bodyLen uint32) uint32 {
 	releaseResult()
 	req := &Request{
@@ -41,10 +41,10 @@ func exportHandle(methodPtr, methodLen, pathPtr, pathLen, queryPtr, queryLen, he
 	return uint32(uintptr(unsafe.Pointer(&handleResult)))
 }
 
-//go:wasmexport cabi_post_l8:faas/http-handler@0.1.0#handle
+//go:wasmexport cabi_post_l8:faas/http-handler@0.2.0#handle
 func postHandle(uint32) { releaseResult() }
 
-//go:wasmexport l8:faas/subscriber@0.1.0#on-message
+//go:wasmexport l8:faas/subscriber@0.2.0#on-message
 func exportOnMessage(idPtr, idLen, brokerPtr, brokerLen, topicPtr, topicLen, dataPtr, dataLen, metadataPtr, metadataLen uint32) uint32 {
 	releaseResult()
 	msg := &Message{
@@ -64,5 +64,5 @@ func exportOnMessage(idPtr, idLen, brokerPtr, brokerLen, topicPtr, topicLen, dat
 	return uint32(uintptr(unsafe.Pointer(&messageResult)))
 }
 
-//go:wasmexport cabi_post_l8:faas/subscriber@0.1.0#on-message
+//go:wasmexport cabi_post_l8:faas/subscriber@0.2.0#on-message
 func postOnMessage(uint32) { releaseResult() }

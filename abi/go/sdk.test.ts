@@ -41,23 +41,25 @@ const WASI_IMPORTS = [
 ];
 // fmt and os (used by conformance for stdout/stderr) add the stdio file calls.
 const WASI_IMPORTS_WITH_OS = [...WASI_IMPORTS, 'fd_close', 'fd_fdstat_get', 'fd_fdstat_set_flags', 'fd_prestat_dir_name', 'fd_prestat_get'];
-const state = ['l8:faas/state@0.1.0 get', 'l8:faas/state@0.1.0 set'];
+const state = ['l8:faas/state@0.2.0 get', 'l8:faas/state@0.2.0 set'];
 const EXPECTED_L8_IMPORTS: Record<string, string[]> = {
-  hello: ['l8:faas/log@0.1.0 write'],
-  stock: [...state, 'l8:faas/pubsub@0.1.0 publish'],
-  inventory: ['l8:faas/invoke@0.1.0 call'],
+  hello: ['l8:faas/log@0.2.0 write'],
+  stock: [...state, 'l8:faas/pubsub@0.2.0 publish'],
+  inventory: ['l8:faas/invoke@0.2.0 call'],
   audit: state,
   counter: state,
-  greeting: ['l8:faas/config@0.1.0 get'],
-  notify: ['l8:faas/pubsub@0.1.0 publish'],
+  greeting: ['l8:faas/config@0.2.0 get'],
+  notify: ['l8:faas/pubsub@0.2.0 publish'],
+  ticket: ['l8:faas/lock@0.2.0 try-lock', 'l8:faas/lock@0.2.0 unlock', 'l8:faas/sequencer@0.2.0 next-id'],
   conformance: [
-    ...state, 'l8:faas/state@0.1.0 delete', 'l8:faas/pubsub@0.1.0 publish', 'l8:faas/config@0.1.0 get',
-    'l8:faas/invoke@0.1.0 call', 'l8:faas/log@0.1.0 write',
+    ...state, 'l8:faas/state@0.2.0 delete', 'l8:faas/pubsub@0.2.0 publish', 'l8:faas/config@0.2.0 get',
+    'l8:faas/invoke@0.2.0 call', 'l8:faas/log@0.2.0 write', 'l8:faas/lock@0.2.0 try-lock', 'l8:faas/lock@0.2.0 unlock',
+    'l8:faas/lock@0.2.0 keep-alive', 'l8:faas/sequencer@0.2.0 next-id',
   ],
 };
 const EXPORTS = [
-  '_initialize', 'cabi_post_l8:faas/http-handler@0.1.0#handle', 'cabi_post_l8:faas/subscriber@0.1.0#on-message',
-  'cabi_realloc', 'l8:faas/http-handler@0.1.0#handle', 'l8:faas/subscriber@0.1.0#on-message', 'memory',
+  '_initialize', 'cabi_post_l8:faas/http-handler@0.2.0#handle', 'cabi_post_l8:faas/subscriber@0.2.0#on-message',
+  'cabi_realloc', 'l8:faas/http-handler@0.2.0#handle', 'l8:faas/subscriber@0.2.0#on-message', 'memory',
 ];
 
 describe('Go examples', () => {
@@ -79,6 +81,7 @@ describe('Go examples', () => {
         '    routes: [ANY /conf/*]',
         '    reuse: true',
         '    limits: { memoryMb: 16 }',
+        '    capabilities: { lock: [default] }',
         '',
       ].join('\n'),
     );
@@ -140,6 +143,20 @@ describe('Go examples', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(audit).toContain(`${messageId} go-book=42\n`);
+  });
+
+  it('runs ticket (lock + sequencer): increasing tickets, 409 while the queue is locked', async () => {
+    const first = await get('/ticket/go-q', { method: 'POST' });
+    expect(first).toMatchObject({ status: 200, body: expect.stringMatching(/^ticket \d+$/) });
+    const second = await get('/ticket/go-q', { method: 'POST' });
+    expect(Number(second.body.slice(7))).toBeGreaterThan(Number(first.body.slice(7)));
+    // Someone else (the conformance function) holds the queue: busy until it lets go.
+    expect(await get('/conf/lock/queue/go-q?owner=someone-else', { method: 'POST' })).toMatchObject({ status: 200, body: 'taken' });
+    const busy = await get('/ticket/go-q', { method: 'POST' });
+    expect(busy).toMatchObject({ status: 409, body: 'queue go-q is busy' });
+    expect(busy.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(await get('/conf/lock/queue/go-q?owner=someone-else', { method: 'DELETE' })).toMatchObject({ status: 200, body: 'success' });
+    expect(await get('/ticket/go-q', { method: 'POST' })).toMatchObject({ status: 200, body: `ticket ${Number(second.body.slice(7)) + 1}` });
   });
 
   it('runs one function per capability: counter, greeting, notify', async () => {

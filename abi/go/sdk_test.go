@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -137,12 +138,28 @@ func TestErrorResponse(t *testing.T) {
 	statuses := map[ErrorCode]int{CodeDenied: 403, CodeNotFound: 404, CodeUnavailable: 503, CodeInvalid: 400, CodeConflict: 409, CodeInternal: 500, 77: 500}
 	for code, status := range statuses {
 		resp := ErrorResponse(fmt.Errorf("wrapped: %w", &Error{Code: code, Message: "m"}))
-		if resp.Status != status || string(resp.Body) != "wrapped: "+code.String()+": m" {
-			t.Errorf("ErrorResponse(%v) = %d %q", code, resp.Status, resp.Body)
+		if resp.Status != status || string(resp.Body) != "wrapped: "+code.String()+": m" || resp.Headers.Get("content-type") != "text/plain" {
+			t.Errorf("ErrorResponse(%v) = %d %q %q", code, resp.Status, resp.Headers, resp.Body)
 		}
 	}
 	if resp := ErrorResponse(errors.New("plain")); resp.Status != 500 || string(resp.Body) != "plain" {
 		t.Errorf("ErrorResponse(plain) = %d %q", resp.Status, resp.Body)
+	}
+}
+
+func TestUnlockStatuses(t *testing.T) {
+	for b, want := range []UnlockStatus{UnlockSuccess, LockDoesNotExist, LockBelongsToOthers} {
+		got, err := unlockStatus(uint32(b))
+		if err != nil || got != want {
+			t.Errorf("unlockStatus(%d) = %v, %v", b, got, err)
+		}
+	}
+	if names := fmt.Sprint(UnlockSuccess, LockDoesNotExist, LockBelongsToOthers); names != "success lock-does-not-exist lock-belongs-to-others" {
+		t.Errorf("names = %q, want the WIT names", names)
+	}
+	_, err := unlockStatus(3)
+	if !errors.Is(err, CodeInternal) || !strings.Contains(err.Error(), "unlock status 3") {
+		t.Errorf("unknown status: %v", err)
 	}
 }
 

@@ -48,6 +48,20 @@ func route(req *l8.Request) *l8.Response {
 		return publish(req, strings.TrimPrefix(path, "/conf/publish/"))
 	case strings.HasPrefix(path, "/conf/invoke/"):
 		return invoke(req, strings.TrimPrefix(path, "/conf/invoke/"))
+	case strings.HasPrefix(path, "/conf/lock/"):
+		if resp := lock(req, strings.TrimPrefix(path, "/conf/lock/")); resp != nil {
+			return resp
+		}
+	case strings.HasPrefix(path, "/conf/sequence/") && method == "POST":
+		store, ok := req.QueryParam("store")
+		if !ok {
+			store = "default"
+		}
+		id, err := l8.NextID(store, strings.TrimPrefix(path, "/conf/sequence/"))
+		if err != nil {
+			return hostError(err)
+		}
+		return plain(200, strconv.FormatUint(id, 10))
 	case path == "/conf/trap" && method == "GET":
 		panic("conformance: trap requested by GET /conf/trap")
 	case path == "/conf/stdout" && method == "GET":
@@ -82,11 +96,10 @@ func plain(status int, body string) *l8.Response {
 	return &l8.Response{Status: status, Body: []byte(body)}
 }
 
-// hostError maps a host error to its status with body "<code>: <message>".
+// hostError maps a host error to its status with body "<code>: <message>"
+// and content-type text/plain.
 func hostError(err error) *l8.Response {
-	resp := l8.ErrorResponse(err)
-	resp.Headers.Set("content-type", "text/plain")
-	return resp
+	return l8.ErrorResponse(err)
 }
 
 func echo(req *l8.Request) *l8.Response {
@@ -136,6 +149,66 @@ func state(req *l8.Request, key string) *l8.Response {
 		return &l8.Response{Status: 204}
 	}
 	return nil
+}
+
+// lock serves POST (try-lock), PUT (keep-alive) and DELETE (unlock)
+// /conf/lock/<resource>?owner=<o>&expire=<s>&store=<st>; nil for other methods.
+func lock(req *l8.Request, resource string) *l8.Response {
+	store, ok := req.QueryParam("store")
+	if !ok {
+		store = "default"
+	}
+	owner, _ := req.QueryParam("owner")
+	switch req.Method {
+	case "POST", "PUT":
+		expire, err := secondsParam(req, "expire", 10)
+		if err != nil {
+			return plain(400, err.Error())
+		}
+		if req.Method == "POST" {
+			taken, err := l8.TryLock(store, resource, owner, expire)
+			if err != nil {
+				return hostError(err)
+			}
+			if !taken {
+				return plain(409, "busy")
+			}
+			return plain(200, "taken")
+		}
+		alive, err := l8.KeepAlive(store, resource, owner, expire)
+		if err != nil {
+			return hostError(err)
+		}
+		if !alive {
+			return plain(409, "lost")
+		}
+		return plain(200, "alive")
+	case "DELETE":
+		status, err := l8.Unlock(store, resource, owner)
+		if err != nil {
+			return hostError(err)
+		}
+		return plain(200, status.String())
+	}
+	return nil
+}
+
+// secondsParam reads a u32 query parameter written as decimal digits only
+// (fallback when absent), so every language accepts exactly the same strings.
+func secondsParam(req *l8.Request, name string, fallback uint32) (uint32, error) {
+	raw, ok := req.QueryParam(name)
+	if !ok {
+		return fallback, nil
+	}
+	digits := raw != ""
+	for i := 0; i < len(raw); i++ {
+		digits = digits && raw[i] >= '0' && raw[i] <= '9'
+	}
+	n, err := strconv.ParseUint(raw, 10, 32)
+	if !digits || err != nil {
+		return 0, errors.New("query parameter '" + name + "' must be an integer from 0 to 4294967295, got '" + raw + "'")
+	}
+	return uint32(n), nil
 }
 
 func publish(req *l8.Request, topic string) *l8.Response {

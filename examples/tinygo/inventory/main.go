@@ -25,7 +25,7 @@ func init() {
 		case 404:
 			return l8.Text(404, "There is no inventory for "+name+".")
 		}
-		return l8.Text(502, "stock is unavailable: it answered status "+strconv.Itoa(resp.Status))
+		return l8.Text(502, "stock is unavailable: it answered "+strconv.Itoa(resp.Status)+": "+string(resp.Body))
 	})
 }
 
