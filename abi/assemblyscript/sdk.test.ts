@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunction, buildFunctions } from './build.ts';
+import { ABI_VERSION } from './transform.js';
 
 // ---------------------------------------------------------------------------------------
 // Fixtures
 
 const HTTP_FIXTURE = `
-import { config, http, invoke, io, log, pubsub, state, Field, HostError, Request, Response } from "l8";
+import { config, http, invoke, io, lock, log, pubsub, sequencer, state, unlockStatusName, Field, HostError, Request, Response } from "l8";
 
 function show(value: string | null): string {
   return value === null ? "<null>" : value;
@@ -78,6 +79,29 @@ http.handle((req: Request): Response => {
     const res = answer.value;
     return new Response(res.status, res.body).header("x-got", show(res.getHeader("X-Reply")));
   }
+  if (path == "/lock") {
+    const store = show(req.query("store"));
+    const resource = show(req.query("resource"));
+    const owner = show(req.query("owner"));
+    const expire = <u32>U64.parseInt(show(req.query("expire")));
+    if (req.method == "POST" || req.method == "PUT") {
+      const done = req.method == "POST" ? lock.tryLock(store, resource, owner, expire) : lock.keepAlive(store, resource, owner, expire);
+      if (!done.ok) return failed(done.error!);
+      return Response.text(200, done.value ? "true" : "false");
+    }
+    const unlocked = lock.unlock(store, resource, owner);
+    if (!unlocked.ok) return failed(unlocked.error!);
+    return Response.text(200, unlockStatusName(unlocked.value) + ":" + (<i32>unlocked.value).toString());
+  }
+  if (path == "/sequence") {
+    const next = sequencer.nextId(show(req.query("store")), show(req.query("key")));
+    if (!next.ok) return failed(next.error!);
+    return Response.text(200, next.value.toString());
+  }
+  if (path == "/from-error") {
+    const got = state.get("default", "k");
+    return got.ok ? Response.status(200) : Response.fromError(got.error!);
+  }
   if (path == "/print") {
     log.warn("warned");
     console.log("to stdout");
@@ -131,16 +155,20 @@ async function readmeTables(): Promise<{ imports: Map<string, Signature>; export
     return readme.slice(start, end < 0 ? undefined : end);
   };
   const count = (list: string) => (list.trim() === '' ? 0 : list.split(',').length);
+  // The tables name each interface with the version that introduced it; "a 0.2.0 module
+  // imports the same functions from l8:faas/<interface>@0.2.0", and the SDK builds
+  // modules of its own version only.
+  const current = (name: string) => name.replace(/^((?:cabi_post_)?l8:faas\/[a-z-]+)@[0-9.]+/, `$1@${ABI_VERSION}`);
   const imports = new Map<string, Signature>();
   for (const m of section('Core module: imports').matchAll(/^\| `([^`]+)` \| `([^`]+)` \| `\(([^)]*)\)` \|/gm)) {
     // "All parameters are i32; none of these imports returns a core value."
-    imports.set(`${m[1]} ${m[2]}`, { params: count(m[3]!), results: 0 });
+    imports.set(`${current(m[1]!)} ${m[2]}`, { params: count(m[3]!), results: 0 });
   }
   const exports = new Map<string, Signature | 'memory'>();
   for (const m of section('Core module: exports').matchAll(/^\| `([^`]+)`(?: \(optional\))? \| (memory|`\(([^)]*)\)( -> \w+)?`) \|/gm)) {
-    exports.set(m[1]!, m[2] === 'memory' ? 'memory' : { params: count(m[3] ?? ''), results: m[4] ? 1 : 0 });
+    exports.set(current(m[1]!), m[2] === 'memory' ? 'memory' : { params: count(m[3] ?? ''), results: m[4] ? 1 : 0 });
   }
-  if (imports.size < 7 || exports.size < 7) throw new Error('could not read the import/export tables of abi/README.md');
+  if (imports.size < 11 || exports.size < 7) throw new Error('could not read the import/export tables of abi/README.md');
   return { imports, exports };
 }
 
@@ -231,6 +259,9 @@ class Host {
   config = new Map<string, string>();
   invokeAnswer = { status: 200, headers: [] as Fields, body: new Uint8Array() };
   randomByte = 7;
+  /** The ok byte of the next lock call: a bool, or an unlock-status. */
+  lockAnswer = 1;
+  nextId = 1n;
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
 
   constructor(module: WebAssembly.Module) {
@@ -245,7 +276,7 @@ class Host {
       if (value) this.put(ret + 8, this.alloc(value, 1));
     };
     const imports = {
-      'l8:faas/state@0.1.0': {
+      'l8:faas/state@0.2.0': {
         get: stateGet,
         set: (sp: number, sl: number, kp: number, kl: number, vp: number, vl: number, ret: number) => {
           const store = this.str(sp, sl, 'store');
@@ -264,7 +295,7 @@ class Host {
           this.u8(ret, 0);
         },
       },
-      'l8:faas/pubsub@0.1.0': {
+      'l8:faas/pubsub@0.2.0': {
         publish: (bp: number, bl: number, tp: number, tl: number, dp: number, dl: number, mp: number, ml: number, ret: number) => {
           this.calls.push({ fn: 'publish', args: [this.str(bp, bl, 'broker'), this.str(tp, tl, 'topic'), this.bytes(dp, dl), this.fields(mp, ml)] });
           if (this.fail(ret)) return;
@@ -272,7 +303,7 @@ class Host {
           this.put(ret + 4, this.alloc(new TextEncoder().encode('message-id-1'), 1));
         },
       },
-      'l8:faas/config@0.1.0': {
+      'l8:faas/config@0.2.0': {
         get: (kp: number, kl: number, ret: number) => {
           const key = this.str(kp, kl, 'key');
           if (this.fail(ret)) return;
@@ -282,7 +313,7 @@ class Host {
           if (value !== undefined) this.put(ret + 8, this.alloc(new TextEncoder().encode(value), 1));
         },
       },
-      'l8:faas/invoke@0.1.0': {
+      'l8:faas/invoke@0.2.0': {
         call: (...a: number[]) => {
           const ret = a[12]!;
           this.calls.push({
@@ -297,9 +328,26 @@ class Host {
           this.put(ret + 16, this.alloc(answer.body, 1));
         },
       },
-      'l8:faas/log@0.1.0': {
+      'l8:faas/log@0.2.0': {
         write: (level: number, ptr: number, len: number) => {
           this.logs.push([level, this.str(ptr, len, 'log message')]);
+        },
+      },
+      'l8:faas/lock@0.2.0': {
+        'try-lock': (...a: number[]) => this.lockCall('try-lock', a),
+        unlock: (...a: number[]) => this.lockCall('unlock', a),
+        'keep-alive': (...a: number[]) => this.lockCall('keep-alive', a),
+      },
+      'l8:faas/sequencer@0.2.0': {
+        'next-id': (sp: number, sl: number, kp: number, kl: number, ret: number) => {
+          this.calls.push({ fn: 'next-id', args: [this.str(sp, sl, 'store'), this.str(kp, kl, 'key')] });
+          if (ret % 8 !== 0) throw new Error(`result<u64, error> area at ${ret} is not 8-byte aligned`);
+          // result<u64, error> aligns its payload to 8: id, or error record, at offset 8.
+          if (this.fail(ret, 8)) return;
+          const view = new DataView(this.exports.memory.buffer);
+          view.setUint8(ret, 0);
+          view.setUint32(ret + 4, 0xdeadbeef, true); // padding: must not leak into the id
+          view.setBigUint64(ret + 8, this.nextId, true);
         },
       },
       wasi_snapshot_preview1: {
@@ -326,14 +374,27 @@ class Host {
     this.exports._initialize!();
   }
 
-  private fail(ret: number): boolean {
+  /** Writes err(failNext) if set: the error record at `payload` (8 for result<u64, error>). */
+  private fail(ret: number, payload = 4): boolean {
     const failure = this.failNext;
     if (!failure) return false;
     this.failNext = null;
     this.u8(ret, 1);
-    this.u8(ret + 4, failure.code);
-    this.put(ret + 8, this.alloc(new TextEncoder().encode(failure.message), 1));
+    this.u8(ret + payload, failure.code);
+    this.put(ret + payload + 4, this.alloc(new TextEncoder().encode(failure.message), 1));
     return true;
+  }
+
+  /** try-lock, unlock and keep-alive: 7 or 8 i32 parameters, the last one retptr. */
+  private lockCall(fn: 'try-lock' | 'unlock' | 'keep-alive', a: number[]): void {
+    const ret = a.at(-1)!;
+    const args: unknown[] = [this.str(a[0]!, a[1]!, 'store'), this.str(a[2]!, a[3]!, 'resource'), this.str(a[4]!, a[5]!, 'owner')];
+    // expire-seconds is a u32 passed as i32.
+    if (fn !== 'unlock') args.push(a[6]! >>> 0);
+    this.calls.push({ fn, args });
+    if (this.fail(ret)) return;
+    this.u8(ret, 0);
+    this.u8(ret + 4, this.lockAnswer);
   }
 
   private u8(at: number, value: number) {
@@ -396,7 +457,7 @@ class Host {
       ...this.allocFields(request.headers ?? []),
       ...this.alloc(body, 1),
     ];
-    const ptr = this.exports['l8:faas/http-handler@0.1.0#handle']!(...args) >>> 0;
+    const ptr = this.exports[`l8:faas/http-handler@${ABI_VERSION}#handle`]!(...args) >>> 0;
     const view = new DataView(this.exports.memory.buffer);
     const response = {
       status: view.getUint16(ptr, true),
@@ -405,7 +466,7 @@ class Host {
       text: '',
     };
     response.text = new TextDecoder().decode(response.body);
-    this.exports['cabi_post_l8:faas/http-handler@0.1.0#handle']!(ptr);
+    this.exports[`cabi_post_l8:faas/http-handler@${ABI_VERSION}#handle`]!(ptr);
     return response;
   }
 
@@ -418,11 +479,11 @@ class Host {
       ...this.alloc(enc.encode(message.data), 1),
       ...this.allocFields(message.metadata),
     ];
-    const ptr = this.exports['l8:faas/subscriber@0.1.0#on-message']!(...args) >>> 0;
+    const ptr = this.exports[`l8:faas/subscriber@${ABI_VERSION}#on-message`]!(...args) >>> 0;
     const view = new DataView(this.exports.memory.buffer);
     const disc = view.getUint8(ptr);
     const result = disc === 0 ? null : this.str(view.getUint32(ptr + 4, true), view.getUint32(ptr + 8, true), 'error');
-    this.exports['cabi_post_l8:faas/subscriber@0.1.0#on-message']!(ptr);
+    this.exports[`cabi_post_l8:faas/subscriber@${ABI_VERSION}#on-message`]!(ptr);
     return result;
   }
 
@@ -483,7 +544,7 @@ describe('module shape (abi/README.md)', () => {
   it('exports memory, cabi_realloc, _initialize and the handler with its post-return, with the signatures of abi/README.md', async () => {
     const { exports: spec } = await readmeTables();
     const { exports } = coreSignatures(httpBytes);
-    const expected = ['memory', 'cabi_realloc', '_initialize', 'l8:faas/http-handler@0.1.0#handle', 'cabi_post_l8:faas/http-handler@0.1.0#handle'];
+    const expected = ['memory', 'cabi_realloc', '_initialize', 'l8:faas/http-handler@0.2.0#handle', 'cabi_post_l8:faas/http-handler@0.2.0#handle'];
     expect([...exports.keys()].sort()).toEqual([...expected].sort());
     for (const name of expected) {
       const want = spec.get(name)!;
@@ -495,11 +556,11 @@ describe('module shape (abi/README.md)', () => {
   it('exports only on-message (and its post-return) when only a subscriber is registered', async () => {
     const { exports: spec } = await readmeTables();
     const { exports, imports } = coreSignatures(subscriberBytes);
-    const expected = ['memory', 'cabi_realloc', '_initialize', 'l8:faas/subscriber@0.1.0#on-message', 'cabi_post_l8:faas/subscriber@0.1.0#on-message'];
+    const expected = ['memory', 'cabi_realloc', '_initialize', 'l8:faas/subscriber@0.2.0#on-message', 'cabi_post_l8:faas/subscriber@0.2.0#on-message'];
     expect([...exports.keys()].sort()).toEqual([...expected].sort());
     for (const name of expected.slice(1)) expect(exports.get(name), name).toBe(asSignature(spec.get(name) as Signature));
     // Only what the program uses is imported: the log import backs abort().
-    expect([...imports.keys()]).toEqual(['l8:faas/log@0.1.0 write']);
+    expect([...imports.keys()]).toEqual(['l8:faas/log@0.2.0 write']);
   });
 });
 
@@ -600,6 +661,55 @@ describe('canonical ABI', () => {
     expect(host.handle({ method: 'DELETE', path: '/state/delete', query: 'key=k' }).text).toBe('err:unavailable:2:down');
     host.failNext = { code: 1, message: 'gone' };
     expect(host.handle({ path: '/invoke' }).text).toBe('err:not-found:1:gone');
+  });
+
+  it('answers a host error with its status and `<code>: <message>` (Response.fromError)', () => {
+    const host = new Host(httpModule);
+    const statuses = [403, 404, 503, 400, 409, 500, 500];
+    statuses.forEach((status, code) => {
+      const name = ['denied', 'not-found', 'unavailable', 'invalid', 'conflict', 'internal', 'error-code-6'][code];
+      host.failNext = { code, message: `state store "default": ✓ ${code}` };
+      const res = host.handle({ path: '/from-error' });
+      expect([res.status, res.text, res.headers]).toEqual([status, `${name}: state store "default": ✓ ${code}`, [['content-type', 'text/plain']]]);
+    });
+  });
+
+  it('lock: lowers store, resource, owner and a u32 lease, and lifts result<bool, error>', () => {
+    const host = new Host(httpModule);
+    for (const [method, fn] of [['POST', 'try-lock'], ['PUT', 'keep-alive']] as const) {
+      host.lockAnswer = 1;
+      expect(host.handle({ method, path: '/lock', query: 'store=locks&resource=q%2F1&owner=r-%C3%BC&expire=4294967295' }).text).toBe('true');
+      expect(host.calls.at(-1)).toEqual({ fn, args: ['locks', 'q/1', 'r-ü', 4294967295] });
+      host.lockAnswer = 0;
+      expect(host.handle({ method, path: '/lock', query: 'store=s&resource=r&owner=o&expire=5' }).text).toBe('false');
+      expect(host.calls.at(-1)).toEqual({ fn, args: ['s', 'r', 'o', 5] });
+      host.failNext = { code: 2, message: 'lock store "s" is down ✓' };
+      expect(host.handle({ method, path: '/lock', query: 'store=s&resource=r&owner=o&expire=5' }).text).toBe('err:unavailable:2:lock store "s" is down ✓');
+    }
+  });
+
+  it('lock: lifts every unlock status, refuses an unknown one, and lifts the error case', () => {
+    const host = new Host(httpModule);
+    ['success', 'lock-does-not-exist', 'lock-belongs-to-others'].forEach((name, status) => {
+      host.lockAnswer = status;
+      expect(host.handle({ method: 'DELETE', path: '/lock', query: 'store=s&resource=r&owner=o' }).text).toBe(`${name}:${status}`);
+    });
+    expect(host.calls.at(-1)).toEqual({ fn: 'unlock', args: ['s', 'r', 'o'] });
+    host.lockAnswer = 3;
+    expect(host.handle({ method: 'DELETE', path: '/lock', query: 'store=s&resource=r&owner=o' }).text).toMatch(/^err:internal:5:the host answered unlock status 3, which this SDK does not know/);
+    host.failNext = { code: 0, message: 'lock store "s" is not granted' };
+    expect(host.handle({ method: 'DELETE', path: '/lock', query: 'store=s&resource=r&owner=o' }).text).toBe('err:denied:0:lock store "s" is not granted');
+  });
+
+  it('sequencer: lifts result<u64, error> from offset 8, ids above 2^32 included, and its error at 8/12/16', () => {
+    const host = new Host(httpModule);
+    for (const id of [1n, 0xffffffffn, 0x100000000n, 0x100000005n, 2n ** 64n - 1n]) {
+      host.nextId = id;
+      expect(host.handle({ method: 'POST', path: '/sequence', query: 'store=seq&key=orders' }).text).toBe(id.toString());
+    }
+    expect(host.calls.at(-1)).toEqual({ fn: 'next-id', args: ['seq', 'orders'] });
+    host.failNext = { code: 1, message: 'no sequencer named "seq" ✓' };
+    expect(host.handle({ method: 'POST', path: '/sequence', query: 'store=seq&key=orders' }).text).toBe('err:not-found:1:no sequencer named "seq" ✓');
   });
 
   it('publishes data with metadata in order and returns the message id', () => {

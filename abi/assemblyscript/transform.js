@@ -4,7 +4,7 @@
 //  - afterParse adds an entry that re-exports the SDK's ABI glue (l8/glue.ts), so a
 //    function's own file only has to call `http.handle(...)` / `subscriber.handle(...)`.
 //  - afterCompile gives the glue's exports their canonical names, which AssemblyScript
-//    identifiers cannot spell (`l8:faas/http-handler@0.1.0#handle`, `cabi_post_...`),
+//    identifiers cannot spell (`l8:faas/http-handler@0.2.0#handle`, `cabi_post_...`),
 //    drops the exports of handlers the program never registers, and fails the build
 //    when the module would import anything the L8 host does not provide or still has
 //    a start function (the host calls `_initialize`).
@@ -13,7 +13,7 @@
 // CLI: `asc fn.ts --transform <this file> --path <dir containing l8/> ...` (see README.md).
 
 /** The ABI version this SDK targets; it is part of every import and export name. */
-export const ABI_VERSION = '0.1.0';
+export const ABI_VERSION = '0.2.0';
 
 const GLUE_ENTRY = '~lib/l8-exports.ts';
 const GLUE_SOURCE = 'export { cabi_realloc, __l8_handle, __l8_handle_post, __l8_on_message, __l8_on_message_post } from "l8/glue";\n';
@@ -48,6 +48,8 @@ export const ALLOWED_IMPORTS = {
   [`l8:faas/config@${ABI_VERSION}`]: ['get'],
   [`l8:faas/invoke@${ABI_VERSION}`]: ['call'],
   [`l8:faas/log@${ABI_VERSION}`]: ['write'],
+  [`l8:faas/lock@${ABI_VERSION}`]: ['try-lock', 'unlock', 'keep-alive'],
+  [`l8:faas/sequencer@${ABI_VERSION}`]: ['next-id'],
 };
 const WASI = 'wasi_snapshot_preview1';
 

@@ -139,7 +139,8 @@ export function endCall(): void {
 /**
  * The `retptr` buffer every import writes its result to. One is enough: an instance
  * serves one call at a time, and each import's result is read before the next call.
- * 24 bytes covers the largest result area, `result<response, error>`.
+ * 24 bytes covers the largest result areas, `result<response, error>` and
+ * `result<u64, error>`; the latter needs the 8-byte alignment.
  */
 export const RET_AREA: usize = memory.data(24, 8);
 

@@ -4,7 +4,7 @@ import { RET_AREA, liftString, lowerString, releaseRetained } from "./abi";
 import { Result, liftError } from "./error";
 
 // @ts-ignore: decorator
-@external("l8:faas/config@0.1.0", "get")
+@external("l8:faas/config@0.2.0", "get")
 declare function config_get(keyPtr: usize, keyLen: usize, retptr: usize): void;
 
 const ARGS: usize = memory.data(8, 4);

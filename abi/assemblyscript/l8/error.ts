@@ -39,6 +39,22 @@ export class HostError {
     }
   }
 
+  /**
+   * The HTTP status L8 functions answer for this error: denied 403, not-found 404,
+   * unavailable 503, invalid 400, conflict 409, internal (and unknown codes) 500.
+   * `Response.fromError(error)` answers it with the error's text.
+   */
+  get httpStatus(): i32 {
+    switch (this.code) {
+      case ErrorCode.Denied: return 403;
+      case ErrorCode.NotFound: return 404;
+      case ErrorCode.Unavailable: return 503;
+      case ErrorCode.Invalid: return 400;
+      case ErrorCode.Conflict: return 409;
+      default: return 500;
+    }
+  }
+
   /** "<code>: <message>", e.g. `denied: state store "x" is not granted ...`. */
   toString(): string {
     return this.codeName + ": " + this.message;
@@ -92,9 +108,11 @@ export class Result<T> {
 }
 
 /**
- * Reads the `error` record of a result area (`4: code (u8)`, `8: message ptr`,
- * `12: message len`) and takes over the message.
+ * Reads the `error` record of a result area and takes over the message. The record
+ * starts at `payload`: 4 for most results (`4: code (u8)`, `8: message ptr`,
+ * `12: message len`), 8 for `result<u64, error>`, whose payload is 8-byte aligned.
  */
-export function liftError(area: usize): HostError {
-  return new HostError(<ErrorCode>load<u8>(area, 4), liftString(load<usize>(area, 8), load<usize>(area, 12)));
+export function liftError(area: usize, payload: usize = 4): HostError {
+  const record = area + payload;
+  return new HostError(<ErrorCode>load<u8>(record), liftString(load<usize>(record, 4), load<usize>(record, 8)));
 }

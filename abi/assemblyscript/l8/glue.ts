@@ -1,6 +1,6 @@
 // The module's ABI exports. The L8 transform (../transform.js) adds this file as an
 // entry, renames its exports to the canonical names (`__l8_handle` becomes
-// `l8:faas/http-handler@0.1.0#handle`, ...) and drops the ones whose handler the function
+// `l8:faas/http-handler@0.2.0#handle`, ...) and drops the ones whose handler the function
 // does not register. Internal to the SDK.
 import {
   beginCall, endCall, liftBytes, liftFields, liftString, lowerFields, lowerString, realloc, retain, retainResultBody,

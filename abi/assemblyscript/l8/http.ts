@@ -1,3 +1,4 @@
+import { HostError } from "./error";
 import { Field, findField } from "./field";
 import { parseQuery, queryValue } from "./url";
 import { decodeBytes, utf8Bytes } from "./utf8";
@@ -77,6 +78,18 @@ export class Response {
   /** A binary response. */
   static bytes(status: i32, body: Uint8Array, contentType: string = "application/octet-stream"): Response {
     return new Response(status, body).header("content-type", contentType);
+  }
+
+  /**
+   * The answer to a failed host call: the error's status (denied 403, not-found 404,
+   * unavailable 503, invalid 400, conflict 409, internal 500) with the body
+   * `<code>: <message>` as `text/plain`, the same in every L8 SDK.
+   *
+   *     const got = state.getText("default", key);
+   *     if (!got.ok) return Response.fromError(got.error!);
+   */
+  static fromError(error: HostError): Response {
+    return Response.text(error.httpStatus, error.toString(), "text/plain");
   }
 
   /** A response with an empty body, e.g. `Response.status(204)`. */

@@ -10,6 +10,8 @@ export { state } from "./state";
 export { pubsub } from "./pubsub";
 export { config } from "./config";
 export { invoke } from "./invoke";
+export { UnlockStatus, lock, unlockStatusName } from "./lock";
+export { sequencer } from "./sequencer";
 export { LogLevel, log } from "./log";
 export { io } from "./io";
 export { decodeBytes as decodeUTF8, utf8Bytes as encodeUTF8 } from "./utf8";

@@ -6,7 +6,7 @@ import { Result, liftError } from "./error";
 import { Request, Response } from "./http";
 
 // @ts-ignore: decorator
-@external("l8:faas/invoke@0.1.0", "call")
+@external("l8:faas/invoke@0.2.0", "call")
 declare function invoke_call(
   targetPtr: usize, targetLen: usize,
   methodPtr: usize, methodLen: usize,

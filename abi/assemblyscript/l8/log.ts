@@ -3,7 +3,7 @@
 import { encodeUTF8 } from "./utf8";
 
 // @ts-ignore: decorator
-@external("l8:faas/log@0.1.0", "write")
+@external("l8:faas/log@0.2.0", "write")
 declare function log_write(level: i32, messagePtr: usize, messageLen: usize): void;
 
 /** Log levels, as in the WIT `log.level` enum. */

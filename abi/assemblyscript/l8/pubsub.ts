@@ -5,7 +5,7 @@ import { Result, liftError } from "./error";
 import { Field } from "./field";
 
 // @ts-ignore: decorator
-@external("l8:faas/pubsub@0.1.0", "publish")
+@external("l8:faas/pubsub@0.2.0", "publish")
 declare function pubsub_publish(
   brokerPtr: usize, brokerLen: usize,
   topicPtr: usize, topicLen: usize,

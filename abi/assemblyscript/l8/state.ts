@@ -4,13 +4,13 @@ import { RET_AREA, liftBytes, liftString, lowerData, lowerString, releaseRetaine
 import { HostError, Result, liftError } from "./error";
 
 // @ts-ignore: decorator
-@external("l8:faas/state@0.1.0", "get")
+@external("l8:faas/state@0.2.0", "get")
 declare function state_get(storePtr: usize, storeLen: usize, keyPtr: usize, keyLen: usize, retptr: usize): void;
 // @ts-ignore: decorator
-@external("l8:faas/state@0.1.0", "set")
+@external("l8:faas/state@0.2.0", "set")
 declare function state_set(storePtr: usize, storeLen: usize, keyPtr: usize, keyLen: usize, valuePtr: usize, valueLen: usize, retptr: usize): void;
 // @ts-ignore: decorator
-@external("l8:faas/state@0.1.0", "delete")
+@external("l8:faas/state@0.2.0", "delete")
 declare function state_delete(storePtr: usize, storeLen: usize, keyPtr: usize, keyLen: usize, retptr: usize): void;
 
 // Parameters are lowered into this scratch area as (ptr, len) pairs.

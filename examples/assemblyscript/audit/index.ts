@@ -14,7 +14,7 @@ subscriber.handle((msg: Message): string | null => {
 
 http.handle((req: Request): Response => {
   const got = state.get("default", "audit");
-  if (!got.ok) return Response.text(500, `could not read the audit trail: ${got.error!.toString()}`);
+  if (!got.ok) return Response.fromError(got.error!);
   const trail = got.value;
   return Response.bytes(200, trail === null ? new Uint8Array(0) : trail, "text/plain; charset=utf-8");
 });

@@ -1,21 +1,13 @@
 // The ABI conformance function (test/conformance/README.md): every guest language
 // implements these routes identically, and one test suite checks them all.
 import {
-  config, http, invoke, log, pubsub, state, subscriber,
-  ErrorCode, Field, HostError, Message, Request, Response,
+  config, http, invoke, lock, log, pubsub, sequencer, state, subscriber, unlockStatusName,
+  Field, HostError, Message, Request, Response,
 } from "l8";
 
-/** A host error as the suite expects it: mapped status, body `<code>: <message>`. */
+/** A host error as the suite expects it: mapped status, body `<code>: <message>`, text/plain. */
 function failed(error: HostError): Response {
-  let status = 500;
-  switch (error.code) {
-    case ErrorCode.Denied: status = 403; break;
-    case ErrorCode.NotFound: status = 404; break;
-    case ErrorCode.Unavailable: status = 503; break;
-    case ErrorCode.Invalid: status = 400; break;
-    case ErrorCode.Conflict: status = 409; break;
-  }
-  return Response.text(status, error.toString(), "text/plain");
+  return Response.fromError(error);
 }
 
 function text(status: i32, body: string): Response {
@@ -133,6 +125,57 @@ function invokeRoute(req: Request, target: string): Response {
   return res.header("x-invoked", target);
 }
 
+/**
+ * A u32 query parameter written as decimal digits only, or -1 when it is not one;
+ * `fallback` when absent. Digits only, so every language accepts the same strings.
+ */
+function secondsParam(req: Request, name: string, fallback: u32): i64 {
+  const raw = req.query(name);
+  if (raw === null) return fallback;
+  if (raw.length == 0) return -1;
+  let value: i64 = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    value = value * 10 + (c - 48);
+    if (value > <i64>U32.MAX_VALUE) return -1;
+  }
+  return value;
+}
+
+/** POST try-lock, PUT keep-alive, DELETE unlock on /conf/lock/<resource>. */
+function lockRoute(req: Request, resource: string): Response {
+  const store = queryOr(req, "store", "default");
+  const owner = queryOr(req, "owner", "");
+  if (req.method == "POST" || req.method == "PUT") {
+    const expire = secondsParam(req, "expire", 10);
+    if (expire < 0) {
+      return text(400, `query parameter 'expire' must be an integer from 0 to 4294967295, got '${queryOr(req, "expire", "")}'`);
+    }
+    if (req.method == "POST") {
+      const taken = lock.tryLock(store, resource, owner, <u32>expire);
+      if (!taken.ok) return failed(taken.error!);
+      return taken.value ? text(200, "taken") : text(409, "busy");
+    }
+    const alive = lock.keepAlive(store, resource, owner, <u32>expire);
+    if (!alive.ok) return failed(alive.error!);
+    return alive.value ? text(200, "alive") : text(409, "lost");
+  }
+  if (req.method == "DELETE") {
+    const unlocked = lock.unlock(store, resource, owner);
+    if (!unlocked.ok) return failed(unlocked.error!);
+    return text(200, unlockStatusName(unlocked.value));
+  }
+  return noRoute(req);
+}
+
+function sequenceRoute(req: Request, key: string): Response {
+  if (req.method != "POST") return noRoute(req);
+  const next = sequencer.nextId(queryOr(req, "store", "default"), key);
+  if (!next.ok) return failed(next.error!);
+  return text(200, next.value.toString());
+}
+
 function big(req: Request): Response {
   const size = I32.parseInt(queryOr(req, "size", "0"));
   const body = new Uint8Array(size > 0 ? size : 0);
@@ -163,6 +206,8 @@ http.handle((req: Request): Response => {
   if (path.startsWith("/conf/config/")) return configRoute(req, path.substring(13));
   if (path.startsWith("/conf/publish/")) return publishRoute(req, path.substring(14));
   if (path.startsWith("/conf/invoke/")) return invokeRoute(req, path.substring(13));
+  if (path.startsWith("/conf/lock/")) return lockRoute(req, path.substring(11));
+  if (path.startsWith("/conf/sequence/")) return sequenceRoute(req, path.substring(15));
   if (path.startsWith("/conf/status/") && req.method == "GET") {
     const code = path.substring(13);
     return text(I32.parseInt(code), `status ${code}`);

@@ -3,7 +3,7 @@ import { config, http, Request, Response } from "l8";
 
 http.handle((req: Request): Response => {
   const configured = config.get("greeting");
-  if (!configured.ok) return Response.text(500, configured.error!.toString());
+  if (!configured.ok) return Response.fromError(configured.error!);
   const greeting = configured.value;
   const name = req.query("name");
   return Response.text(200, `${greeting === null ? "Hello" : greeting}, ${name === null ? "world" : name}!`);

@@ -3,6 +3,6 @@ import { http, pubsub, Request, Response } from "l8";
 
 http.handle((req: Request): Response => {
   const published = pubsub.publish("default", req.param("topic"), req.body);
-  if (!published.ok) return Response.text(500, published.error!.toString());
+  if (!published.ok) return Response.fromError(published.error!);
   return Response.text(202, published.value);
 });

@@ -1,5 +1,6 @@
 // PUT /stock/:name records a stock count and announces it on topic `stock-changed`;
-// GET /stock/:name answers the recorded count.
+// GET /stock/:name answers the recorded count. A failed host call answers its error's
+// status, e.g. 503 `unavailable: state store "default": ...` while Redis is down.
 import { http, pubsub, state, Request, Response } from "l8";
 
 function isCount(text: string): bool {
@@ -21,14 +22,14 @@ http.handle((req: Request): Response => {
       return Response.text(400, `stock count must be a non-negative integer, got '${count}'`);
     }
     const stored = state.set("default", key, count);
-    if (stored) return Response.text(500, `could not store the count: ${stored.toString()}`);
+    if (stored) return Response.fromError(stored);
     const published = pubsub.publish("default", "stock-changed", `${name}=${count}`);
-    if (!published.ok) return Response.text(500, `could not announce the change: ${published.error!.toString()}`);
+    if (!published.ok) return Response.fromError(published.error!);
     return Response.text(200, count).header("x-message-id", published.value);
   }
 
   const got = state.getText("default", key);
-  if (!got.ok) return Response.text(500, `could not read the count: ${got.error!.toString()}`);
+  if (!got.ok) return Response.fromError(got.error!);
   const count = got.value;
   if (count === null) return Response.text(404, `no stock recorded for ${name}`);
   return Response.text(200, count);
