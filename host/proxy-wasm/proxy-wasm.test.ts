@@ -297,6 +297,15 @@ describe('running a proxy-wasm HTTP function', () => {
     expect(parseFields(response.body)).toEqual([[':method', 'PUT'], [':path', '/a?b=1'], [':authority', 'example.test'], [':scheme', 'http'], ['x-probe', 'yes'], ['host', 'example.test']]);
   });
 
+  it('calls proxy_on_request_trailers with the request trailers when there are some', async () => {
+    const h = await load({
+      exports: `(func (export "proxy_on_request_trailers") (param $ctx i32) (param $n i32) (result i32)
+        (drop (call $get_header (i32.const 1) ${s('hdr')} (i32.const 16) (i32.const 20))) (call $answer_returned) (i32.const 0))`,
+    });
+    const response = await h.call({ method: 'POST', body: encode('b'), trailers: [['X-Probe', 'from the trailer']] } as Partial<GuestRequest>);
+    expect(text(response.body)).toBe('from the trailer');
+  });
+
   it('answers with proxy_send_local_response and stops calling request callbacks', async () => {
     const headers = serializeFields([['x-local', 'yes']]);
     const bytes = await parse(
