@@ -1,14 +1,14 @@
 // npm run services:up [redis] [kafka] [k8s]   start (idempotent) and wait until ready
 // npm run services:down [names...]            stop what services:up started
 // npm run services:status [names...]          health of each; exit 1 if any is unhealthy
-// node scripts/services/cli.ts clean          down, then delete .services/
-// node scripts/services/cli.ts env            print .services/env.json
+// npx node scripts/services/cli.ts clean      down, then delete .services/ (Node 24: npx picks node_modules/.bin/node)
+// npx node scripts/services/cli.ts env        print .services/env.json
 
 import { relative } from 'node:path';
 import { clean, down, readServicesEnv, serviceNames, status, up, type ServiceName, type StepReport } from './index.ts';
 import { repoRoot } from './paths.ts';
 
-const usage = `usage: node scripts/services/cli.ts <up|down|status|clean|env> [${serviceNames.join('|')} ...]
+const usage = `usage: npx node scripts/services/cli.ts <up|down|status|clean|env> [${serviceNames.join('|')} ...]
   up       start the named services (default: all) unless running; wait until each answers
   down     stop the named services (default: all) that up started
   status   show whether each answers; exits 1 if any is not healthy
