@@ -21,13 +21,6 @@ export interface Discovery {
   failed: Map<string, string>;
 }
 
-/** Where pluggable components put their sockets; Dapr's default folder, so existing components are found as they are. */
-export const DEFAULT_SOCKETS_FOLDER = '/tmp/dapr-components-sockets';
-
-export function socketsFolder(env: NodeJS.ProcessEnv = process.env, configured?: string): string {
-  return env.L8_COMPONENTS_SOCKETS_FOLDER || configured || env.DAPR_COMPONENTS_SOCKETS_FOLDER || DEFAULT_SOCKETS_FOLDER;
-}
-
 /**
  * Lists the services a gRPC server implements, through server reflection (v1, else
  * v1alpha). `target` is a socket path or a gRPC target such as "127.0.0.1:34904".

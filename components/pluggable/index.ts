@@ -1,22 +1,32 @@
 // Pluggable components: backends in any language, served over gRPC on Unix sockets with
 // Dapr's pluggable component protocol. The runtime's component set asks this catalog for
 // a backend type it does not know built in; a type is the name of a socket found at start.
+//
+// gRPC is loaded only when the folder holds sockets, so a runtime (or an `l8` command)
+// without pluggable components does not pay for it.
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ComponentError, type Component } from '../errors.ts';
 import { specNumber, type Spec } from '../spec.ts';
-import { PluggableConnection } from './connection.ts';
-import { discover, type DiscoveredSocket, type Discovery } from './discovery.ts';
-import { SERVICES } from './protocol.ts';
-import { PluggablePubSub } from './pubsub.ts';
-import { PluggableStateStore } from './state.ts';
+import type { createPluggable } from './create.ts';
+import type { DiscoveredSocket, Discovery } from './discovery.ts';
+import { SERVICE_KINDS } from './services.ts';
 
-export { DEFAULT_SOCKETS_FOLDER, socketsFolder } from './discovery.ts';
 export type { DiscoveredSocket } from './discovery.ts';
 
-/** Which L8 capability each Dapr component service provides. */
-const SERVICE_KINDS: Record<string, string> = {
-  [SERVICES.state]: 'state',
-  [SERVICES.pubsub]: 'pubsub',
-};
+/** Where pluggable components put their sockets; Dapr's default folder, so existing components are found as they are. */
+export const DEFAULT_SOCKETS_FOLDER = '/tmp/dapr-components-sockets';
+
+/** The sockets folder: L8_COMPONENTS_SOCKETS_FOLDER, else the runtime config's, else Dapr's variable, else Dapr's default. */
+export function socketsFolder(env: NodeJS.ProcessEnv = process.env, configured?: string): string {
+  return env.L8_COMPONENTS_SOCKETS_FOLDER || configured || env.DAPR_COMPONENTS_SOCKETS_FOLDER || DEFAULT_SOCKETS_FOLDER;
+}
+
+async function hasSockets(folder: string): Promise<boolean> {
+  const names = await readdir(folder).catch(() => [] as string[]);
+  for (const name of names) if ((await stat(join(folder, name)).catch(() => null))?.isSocket()) return true;
+  return false;
+}
 
 /** Options L8 reads itself; every other option of the component spec goes to the component's Init. */
 const L8_OPTIONS = ['timeoutMs'];
@@ -30,17 +40,21 @@ export interface PluggableSpec {
 
 export class PluggableCatalog {
   readonly discovery: Discovery;
+  private readonly factory: typeof createPluggable | null;
 
-  private constructor(discovery: Discovery) {
+  private constructor(discovery: Discovery, factory: typeof createPluggable | null) {
     this.discovery = discovery;
+    this.factory = factory;
   }
 
   static async discover(folder: string): Promise<PluggableCatalog> {
-    return new PluggableCatalog(await discover(folder));
+    if (!(await hasSockets(folder))) return PluggableCatalog.empty(folder);
+    const [{ discover }, { createPluggable }] = await Promise.all([import('./discovery.ts'), import('./create.ts')]);
+    return new PluggableCatalog(await discover(folder), createPluggable);
   }
 
   static empty(folder: string): PluggableCatalog {
-    return new PluggableCatalog({ folder, found: [], failed: new Map() });
+    return new PluggableCatalog({ folder, found: [], failed: new Map() }, null);
   }
 
   get found(): DiscoveredSocket[] {
@@ -55,7 +69,7 @@ export class PluggableCatalog {
   /** Builds the component for `kind`/`name` of pluggable type `spec.type`, or undefined when no socket has that name. */
   create(target: PluggableSpec): Component | undefined {
     const socket = this.discovery.found.find((s) => s.type === target.spec.type);
-    if (!socket) return undefined;
+    if (!socket || !this.factory) return undefined;
     const where = `components.${target.kind}.${target.name}`;
     const kinds = PluggableCatalog.kindsOf(socket);
     if (!kinds.includes(target.kind)) {
@@ -67,9 +81,7 @@ export class PluggableCatalog {
       if (key === 'type' || L8_OPTIONS.includes(key) || value === undefined || value === null) continue;
       properties[key] = typeof value === 'string' ? value : JSON.stringify(value);
     }
-    const connection = new PluggableConnection({ kind: target.kind, name: target.name, type: socket.type, socket: socket.socket, timeoutMs });
-    if (target.kind === 'state') return new PluggableStateStore({ connection, properties, transactional: socket.services.includes(SERVICES.transactional) });
-    return new PluggablePubSub({ connection, properties });
+    return this.factory({ kind: target.kind, name: target.name, type: socket.type, socket: socket.socket, services: socket.services, timeoutMs, properties });
   }
 
   /** Why `type` is not a usable pluggable type, for the "unknown type" error; '' when there is nothing to add. */

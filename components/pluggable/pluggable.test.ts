@@ -13,7 +13,8 @@ import { pubsubContract } from '../pubsub/contract.test-kit.ts';
 import type { PubSub } from '../pubsub/contract.ts';
 import { stateContract } from '../state/contract.test-kit.ts';
 import type { StateStore } from '../state/contract.ts';
-import { discover, socketsFolder } from './discovery.ts';
+import { discover } from './discovery.ts';
+import { socketsFolder } from './index.ts';
 import { startMemstore, type Memstore } from './memstore.test-support.ts';
 
 let memstore: Memstore;

@@ -8,11 +8,9 @@ import * as protoLoader from '@grpc/proto-loader';
 
 export const PROTO_ROOT = resolve(import.meta.dirname, '../../proto');
 
-export const SERVICES = {
-  state: 'dapr.proto.components.v1.StateStore',
-  transactional: 'dapr.proto.components.v1.TransactionalStateStore',
-  pubsub: 'dapr.proto.components.v1.PubSub',
-} as const;
+import { SERVICES } from './services.ts';
+
+export { SERVICES };
 
 // Field names as in the .proto files; absent fields stay undefined, which is how an
 // absent ETag (the key does not exist) is told apart from an empty value.
