@@ -65,6 +65,8 @@ function writeApp(dir: string): string {
 }
 
 const layottoArgs = ['--layotto-port', '0', '--layotto-admin-port', '0'];
+/** Starting a runtime compiles every module; give a loaded 2-core box time. */
+const START_TIMEOUT_MS = 60_000;
 
 /** Log lines arrive on the child's stdout a little after the response: wait for one. */
 async function logged(runtime: RuntimeProcess, pattern: RegExp, timeoutMs = 3000): Promise<string[]> {
@@ -103,6 +105,7 @@ describe('l8 serve --layotto-config: Layotto functions on L8', () => {
     runtime = await startRuntimeProcess({
       dataDir: join(dir, 'data'),
       args: ['--config', join(dir, 'runtime.yaml'), '--layotto-config', config, '--app', writeApp(dir), ...layottoArgs],
+      timeoutMs: START_TIMEOUT_MS,
     });
     layotto = runtime.urls.layotto!;
     // state_demo holds book1 = 100, written through an L8 function.
@@ -261,7 +264,7 @@ describe("Layotto's admin endpoints: install, update, uninstall", () => {
     dir = tempDataDir('l8-layotto-admin-');
     // Bound to all interfaces, the admin endpoints want the L8 admin token.
     writeFileSync(join(dir, 'runtime.yaml'), stringify({ components: { state: { state_demo: { type: 'memory' } } }, layotto: { adminHost: '0.0.0.0', grants: { state: ['state_demo'] } } }));
-    runtime = await startRuntimeProcess({ dataDir: join(dir, 'data'), args: ['--config', join(dir, 'runtime.yaml'), '--layotto', '--app', writeApp(dir), ...layottoArgs] });
+    runtime = await startRuntimeProcess({ dataDir: join(dir, 'data'), args: ['--config', join(dir, 'runtime.yaml'), '--layotto', '--app', writeApp(dir), ...layottoArgs], timeoutMs: START_TIMEOUT_MS });
     admin = runtime.urls.layottoAdmin!;
     layotto = runtime.urls.layotto!;
     token = readFileSync(join(runtime.dataDir, 'admin-token'), 'utf8').trim();
@@ -354,25 +357,25 @@ describe("Layotto's admin endpoints: install, update, uninstall", () => {
 
   it('keeps installed functions across a restart (they are L8 versions in the data dir)', async () => {
     await runtime.stop();
-    runtime = await startRuntimeProcess({ dataDir: join(dir, 'data'), args: ['--config', join(dir, 'runtime.yaml'), '--layotto', ...layottoArgs] });
+    runtime = await startRuntimeProcess({ dataDir: join(dir, 'data'), args: ['--config', join(dir, 'runtime.yaml'), '--layotto', ...layottoArgs], timeoutMs: START_TIMEOUT_MS });
     layotto = runtime.urls.layotto!;
     const list = JSON.parse((await runtime.cli(['list', '--json'])).stdout) as Array<{ name: string }>;
     expect(list.map((f) => f.name).sort()).toEqual(['conformance', 'id-1']);
     expect((await get(`${layotto}?name=book1`, 'id_1')).status).toBe(502); // id_2 is still uninstalled
-  });
+  }, 2 * START_TIMEOUT_MS);
 });
 
 describe('Layotto config errors stop the runtime with the reason', () => {
   it('names a missing config file', async () => {
     const dir = tempDataDir('l8-layotto-bad-');
-    await expect(startRuntimeProcess({ dataDir: join(dir, 'data'), args: ['--layotto-config', join(dir, 'nope.json'), ...layottoArgs] })).rejects.toThrow(/cannot read Layotto config .*nope.json: ENOENT/);
-  });
+    await expect(startRuntimeProcess({ dataDir: join(dir, 'data'), args: ['--layotto-config', join(dir, 'nope.json'), ...layottoArgs], timeoutMs: START_TIMEOUT_MS })).rejects.toThrow(/cannot read Layotto config .*nope.json: ENOENT/);
+  }, START_TIMEOUT_MS + 10_000);
 
   it('names the function whose module cannot be deployed', async () => {
     const dir = tempDataDir('l8-layotto-bad-');
     const module = join(dir, 'broken.wasm');
     writeFileSync(module, readFileSync(proxyBuild('rust-client')).subarray(0, 2000));
     const config = writeLayottoConfig(dir, { client: { name: 'id_1', path: module } }, []);
-    await expect(startRuntimeProcess({ dataDir: join(dir, 'data'), args: ['--layotto-config', config, ...layottoArgs] })).rejects.toThrow(/Layotto config .*layotto-config.json, function "client" \(.*broken.wasm\): .*not (a valid WebAssembly module|a proxy-wasm module)/);
-  });
+    await expect(startRuntimeProcess({ dataDir: join(dir, 'data'), args: ['--layotto-config', config, ...layottoArgs], timeoutMs: START_TIMEOUT_MS })).rejects.toThrow(/Layotto config .*layotto-config.json, function "client" \(.*broken.wasm\): .*not (a valid WebAssembly module|a proxy-wasm module)/);
+  }, START_TIMEOUT_MS + 10_000);
 });
