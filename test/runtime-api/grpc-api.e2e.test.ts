@@ -320,7 +320,12 @@ function runtimeApiSuite(backend: Backend): void {
         call.on('data', (m: Msg) => pushed.push(...m.items));
         call.write({ store_name: 'default', keys: ['greeting', 'feature.flag'] });
         try {
-          await new Promise((r) => setTimeout(r, 200));
+          // The watch is in place once a change reaches the stream (the request is asynchronous).
+          for (let i = 0; !pushed.some((p) => p.key === 'feature.flag'); i++) {
+            if (i > 100) throw new Error('the configuration subscription never received a change');
+            await client.unary('SaveConfiguration', { store_name: 'default', items: [{ key: 'feature.flag', content: `probe-${i}` }] });
+            await new Promise((r) => setTimeout(r, 50));
+          }
           await client.unary('SaveConfiguration', { store_name: 'default', items: [{ key: 'greeting', content: 'Howdy' }, { key: 'other', content: 'x' }] });
           await until(() => pushed.find((i) => i.key === 'greeting' && i.content === 'Howdy'), 'the saved value');
           // Functions read the same store: the greeting function answers with the new value.
