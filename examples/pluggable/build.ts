@@ -14,7 +14,7 @@ const PROTO_DIR = resolve(PLUGGABLE_DIR, '../../proto');
 
 function go(args: string[]): Promise<void> {
   return new Promise((resolveRun, reject) => {
-    execFile('go', args, { cwd: PLUGGABLE_DIR, env: { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' }, maxBuffer: 16 << 20 }, (error, _stdout, stderr) => {
+    execFile('go', args, { cwd: PLUGGABLE_DIR, env: { ...process.env, GOFLAGS: `${process.env.GOFLAGS ?? ''} -buildvcs=false`.trim() }, maxBuffer: 16 << 20 }, (error, _stdout, stderr) => {
       if (error) reject(new Error(`go ${args.join(' ')} failed in ${PLUGGABLE_DIR}: ${stderr || error.message}`));
       else resolveRun();
     });
@@ -27,7 +27,7 @@ export async function missingToolchain(): Promise<string | null> {
     await go(['version']);
     return null;
   } catch {
-    return 'needs Go >= 1.25 on PATH (https://go.dev/dl/) to build the pluggable component in examples/pluggable';
+    return 'needs Go on PATH (https://go.dev/dl/) to build the pluggable component in examples/pluggable; go.mod asks for Go 1.26, which an older go command downloads through the module proxy';
   }
 }
 
