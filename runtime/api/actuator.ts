@@ -3,8 +3,8 @@
 // "details"}}}) and status codes (200 when UP, 503 otherwise), so Kubernetes probes and
 // Layotto dashboards work unchanged.
 //
-// Readiness is INIT while the runtime API is starting (and while the app's AppCallback has
-// not told its subscriptions yet), DOWN naming every component whose own health check
+// Readiness is INIT while the runtime API is starting (and while the app has not told its
+// subscriptions yet, through its AppCallback or GET /dapr/subscribe), DOWN naming every component whose own health check
 // fails (each component contributes its health: Redis answers PING, a pluggable component
 // answers Ping, ...), UP otherwise, and DOWN again once shutdown began. Liveness does not
 // depend on components: restarting L8 does not bring Redis back.
@@ -27,8 +27,8 @@ const VERSION = (JSON.parse(readFileSync(resolve(import.meta.dirname, '../../pac
 export interface ActuatorOptions {
   runtime: Runtime;
   appId: string;
-  /** The app's AppCallback, when one is configured. */
-  appCallback?: () => AppCallbackHealth;
+  /** How the app's delivery paths are doing (appCallback, appHttp), when configured. */
+  apps?: Record<string, () => AppCallbackHealth>;
   /** Listener addresses for /actuator/info. */
   urls: () => Record<string, string>;
 }
@@ -62,9 +62,9 @@ export class Actuator {
     for (const c of await this.options.runtime.components.status()) {
       components[c.id] = { status: c.health.status, details: { type: c.type, ...(c.health.reason ? { reason: c.health.reason } : {}) } };
     }
-    if (this.options.appCallback) {
-      const app = this.options.appCallback();
-      components.appCallback = { status: app.status, details: app.reason ? { reason: app.reason } : {} };
+    for (const [name, check] of Object.entries(this.options.apps ?? {})) {
+      const app = check();
+      components[name] = { status: app.status, details: app.reason ? { reason: app.reason } : {} };
     }
     const statuses = Object.values(components).map((c) => c.status);
     const status: Status = statuses.includes('DOWN') ? 'DOWN' : statuses.includes('INIT') ? 'INIT' : 'UP';

@@ -6,6 +6,7 @@ import type { Runtime } from '../runtime.ts';
 import { Actuator, actuatorRoutes } from './actuator.ts';
 import { AppCallbackClient } from './app-callback.ts';
 import { AppEvents } from './app-events.ts';
+import { AppHttpSubscriber } from './app-http.ts';
 import { startGrpcApi, type GrpcApi } from './grpc-server.ts';
 import { httpApi } from './http-api.ts';
 import { RuntimeOperations } from './operations.ts';
@@ -18,8 +19,12 @@ export async function startRuntimeApi(runtime: Runtime, context: ExtensionContex
   const ops = new RuntimeOperations(runtime, settings);
   const events = new AppEvents(runtime, settings, logger);
   const appCallback = settings.appCallback ? new AppCallbackClient(settings.appCallback, events, logger, settings.deliveryTimeoutMs) : null;
+  const appHttp = settings.appHttp ? new AppHttpSubscriber(settings.appHttp, events, logger, settings.deliveryTimeoutMs) : null;
   const urls: Record<string, string> = {};
-  const actuator = new Actuator({ runtime, appId: settings.appId, appCallback: appCallback ? () => appCallback.health() : undefined, urls: () => urls });
+  const apps: Record<string, () => ReturnType<AppCallbackClient['health']>> = {};
+  if (appCallback) apps.appCallback = () => appCallback.health();
+  if (appHttp) apps.appHttp = () => appHttp.health();
+  const actuator = new Actuator({ runtime, appId: settings.appId, apps, urls: () => urls });
 
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -56,9 +61,10 @@ export async function startRuntimeApi(runtime: Runtime, context: ExtensionContex
         `pluggable components in ${pluggable.discovery.folder}: ${pluggable.found.map((s) => s.type).join(', ') || 'none answered'}`,
       );
     }
-    if (appCallback) {
-      stops.push(() => appCallback.close());
-      appCallback.start();
+    for (const app of [appCallback, appHttp]) {
+      if (!app) continue;
+      stops.push(() => app.close());
+      app.start();
     }
     actuator.started();
     return { urls, stop };

@@ -9,6 +9,7 @@ describe('runtime API settings', () => {
       httpPort: 34999,
       appId: 'app',
       appCallback: null,
+      appHttp: null,
       apps: {},
       timeoutMs: 10_000,
       deliveryTimeoutMs: 30_000,
@@ -36,6 +37,7 @@ describe('runtime API settings', () => {
     expect(() => parseApiSettings({ grpcport: 1 }, {}, {}, 8080)).toThrow(/runtimeApi: unknown field "grpcport"/);
     expect(() => parseApiSettings({}, { 'grpc-port': 'x' }, {}, 8080)).toThrow(/runtimeApi\.grpcPort \(--grpc-port, L8_GRPC_PORT\): "x" is not a port number/);
     expect(() => parseApiSettings({}, {}, { L8_APP_CALLBACK: 'http://x' }, 8080)).toThrow(/must be host:port/);
+    expect(() => parseApiSettings({}, { 'app-http': '127.0.0.1:3000' }, {}, 8080)).toThrow(/runtimeApi\.appHttp \(--app-http, L8_APP_HTTP\): "127\.0\.0\.1:3000" must be the app's base URL/);
     expect(() => parseApiSettings({ apps: { orders: 'orders:80' } }, {}, {}, 8080)).toThrow(/runtimeApi\.apps\.orders: "orders:80" must be an http/);
     expect(() => parseApiSettings({ appId: 'a b' }, {}, {}, 8080)).toThrow(/runtimeApi\.appId/);
   });

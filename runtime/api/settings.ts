@@ -8,6 +8,7 @@
 //     httpPort: 34999            # L8_API_PORT / --api-port (HTTP/JSON API + actuator, Layotto's actuator port)
 //     appId: my-app              # L8_APP_ID / --app-id: this app's name (consumer groups, dead letters)
 //     appCallback: 127.0.0.1:9999  # L8_APP_CALLBACK / --app-callback: the app's AppCallback gRPC server
+//     appHttp: http://127.0.0.1:3000  # L8_APP_HTTP / --app-http: an HTTP app's base URL (Dapr-style /dapr/subscribe delivery)
 //     apps: { orders: http://127.0.0.1:3000 }  # apps InvokeService can call by id (besides functions)
 //     timeoutMs: 10000           # longest wait for a component when the client sets no deadline
 //     deliveryTimeoutMs: 30000   # longest wait for an app to answer one message
@@ -24,12 +25,14 @@ export interface ApiSettings {
   appId: string;
   /** host:port of the app's AppCallback server, or null. */
   appCallback: string | null;
+  /** Base URL of an HTTP app that receives messages Dapr-style, or null. */
+  appHttp: string | null;
   apps: Record<string, string>;
   timeoutMs: number;
   deliveryTimeoutMs: number;
 }
 
-const KEYS = ['enabled', 'host', 'grpcPort', 'httpPort', 'appId', 'appCallback', 'apps', 'timeoutMs', 'deliveryTimeoutMs'];
+const KEYS = ['enabled', 'host', 'grpcPort', 'httpPort', 'appId', 'appCallback', 'appHttp', 'apps', 'timeoutMs', 'deliveryTimeoutMs'];
 
 const fail = (where: string, message: string): never => {
   throw new L8Error('bad_request', `${where}: ${message}`);
@@ -74,6 +77,10 @@ export function parseApiSettings(section: unknown, flags: Record<string, unknown
   if (appCallback !== undefined && (typeof appCallback !== 'string' || !/^[^\s:]+:\d+$|^unix:/.test(appCallback))) {
     fail('runtimeApi.appCallback (--app-callback, L8_APP_CALLBACK)', `"${String(appCallback)}" must be host:port (or unix:/path) of the app's AppCallback gRPC server`);
   }
+  const appHttp = pick('app-http', 'L8_APP_HTTP', 'appHttp');
+  if (appHttp !== undefined && (typeof appHttp !== 'string' || !/^https?:\/\/[^/]/.test(appHttp))) {
+    fail('runtimeApi.appHttp (--app-http, L8_APP_HTTP)', `"${String(appHttp)}" must be the app's base URL, e.g. http://127.0.0.1:3000`);
+  }
   const apps = (raw.apps ?? {}) as Record<string, unknown>;
   if (typeof apps !== 'object' || Array.isArray(apps)) fail('runtimeApi.apps', 'must map app ids to base URLs, e.g. { orders: "http://127.0.0.1:3000" }');
   for (const [id, url] of Object.entries(apps)) {
@@ -88,6 +95,7 @@ export function parseApiSettings(section: unknown, flags: Record<string, unknown
     httpPort,
     appId,
     appCallback: (appCallback as string | undefined) ?? null,
+    appHttp: (appHttp as string | undefined) ?? null,
     apps: apps as Record<string, string>,
     timeoutMs: raw.timeoutMs === undefined ? 10_000 : positive(raw.timeoutMs, 'runtimeApi.timeoutMs'),
     deliveryTimeoutMs: raw.deliveryTimeoutMs === undefined ? 30_000 : positive(raw.deliveryTimeoutMs, 'runtimeApi.deliveryTimeoutMs'),
