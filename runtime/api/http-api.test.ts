@@ -85,6 +85,13 @@ describe('state over HTTP', () => {
     expect((await fetch(`${api}/v1.0/state/default/raw`)).status).toBe(204);
   });
 
+  it('takes keys with slashes and other characters when they are URL-encoded', async () => {
+    const key = 'stock/pl ums?ä';
+    expect((await fetch(`${api}/v1.0/state/default/${encodeURIComponent(key)}`, { method: 'PUT', body: 'v' })).status).toBe(204);
+    expect((await post('/v1.0/state/default/bulk', { keys: [key] })).body).toEqual([{ key, dataBase64: Buffer.from('v').toString('base64'), etag: expect.any(String) }]);
+    expect(await (await fetch(`${api}/v1.0/state/default/${encodeURIComponent(key)}`)).text()).toBe('v');
+  });
+
   it('saves JSON items as Dapr does, reads them in bulk, and runs transactions', async () => {
     expect((await post('/v1.0/state/default', [{ key: 'j1', value: { a: 1 } }, { key: 'j2', valueBase64: Buffer.from([255]).toString('base64') }])).status).toBe(204);
     const one = await fetch(`${api}/v1.0/state/default/j1`);

@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document of the HTTP/JSON runtime API and the actuator, served at
 // GET /openapi.json. A test holds it to the routes the server registers, both ways.
 const store = { name: 'store', in: 'path', required: true, description: 'Component name under components.<kind> in the runtime config ("default" always exists)', schema: { type: 'string' } };
-const key = { name: 'key', in: 'path', required: true, schema: { type: 'string' } };
+const key = { name: 'key', in: 'path', required: true, description: 'URL-encoded (a key with "/" is sent as %2F)', schema: { type: 'string' } };
 const timeout = { name: 'l8-timeout-ms', in: 'header', required: false, description: 'Longest wait for the component, in milliseconds (default: runtimeApi.timeoutMs)', schema: { type: 'integer', minimum: 1 } };
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
