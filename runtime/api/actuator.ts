@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { PluggableCatalog } from '../../components/pluggable/index.ts';
+import { CAPABILITY_KINDS } from '../config.ts';
 import type { Runtime } from '../runtime.ts';
 import type { AppCallbackHealth } from './app-callback.ts';
 
@@ -73,13 +74,13 @@ export class Actuator {
 
   info(): Record<string, unknown> {
     const { runtime } = this.options;
-    const configured = runtime.config.components;
     const pluggable = runtime.components.pluggable;
     return {
       app: { name: 'L8', version: VERSION, id: this.options.appId },
       urls: { http: runtime.httpUrl, admin: runtime.adminUrl, ...this.options.urls() },
-      components: Object.entries(configured).flatMap(([kind, named]) =>
-        Object.entries(named).flatMap(([name, spec]) => (runtime.components.get(kind as never, name) ? [{ id: `${kind}/${name}`, kind, name, type: spec.type }] : [])),
+      // From the live set: extensions may add components the config file does not name.
+      components: CAPABILITY_KINDS.flatMap((kind) =>
+        runtime.components.names(kind).map((name) => ({ id: `${kind}/${name}`, kind, name, type: runtime.components.get(kind, name)!.kind })),
       ),
       pluggableComponents: {
         folder: pluggable.discovery.folder,

@@ -153,6 +153,7 @@ describe('pub/sub, configuration, lock, sequencer, secrets and invoke over HTTP'
       expect((await json('/v1.0/configuration/default?key=color', { method: 'DELETE' })).status).toBe(204);
       await expect.poll(() => seen).toContain('data: {"items":{"color":{"value":"","version":"","metadata":{}}}}');
       expect(seen).not.toContain('"size"');
+      expect((await json('/v1.0/configuration/nope/subscribe')).body.error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('no config component named "nope"') });
     } finally {
       controller.abort();
       await events;

@@ -172,17 +172,17 @@ export async function httpApi(app: FastifyInstance, options: HttpApiOptions): Pr
   // Server-sent events: one `data:` line of {"items": {...}} per change, until the client goes away.
   app.get('/v1.0/configuration/:store/subscribe', (request, reply) => {
     const { store } = request.params as Params;
-    let stop: () => void;
     try {
-      stop = ops.watchConfiguration(store!, list((request.query as Query).key), (changes: ConfigChange[]) => {
-        reply.raw.write(`data: ${JSON.stringify({ items: configItems(changes) })}\n\n`);
-      });
+      ops.component('config', store); // an unknown store is a plain JSON error, before the stream starts
     } catch (error) {
       return fail(reply, request, error);
     }
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id });
     reply.raw.write(': subscribed\n\n');
+    const stop = ops.watchConfiguration(store!, list((request.query as Query).key), (changes: ConfigChange[]) => {
+      reply.raw.write(`data: ${JSON.stringify({ items: configItems(changes) })}\n\n`);
+    });
     const keepAlive = setInterval(() => reply.raw.write(': keep-alive\n\n'), 15_000);
     request.raw.on('close', () => {
       clearInterval(keepAlive);
