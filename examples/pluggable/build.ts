@@ -5,8 +5,8 @@
 //
 //   node examples/pluggable/build.ts        (or: npm run build:pluggable)
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 export const PLUGGABLE_DIR = import.meta.dirname;
 export const MEMSTORE_BINARY = join(PLUGGABLE_DIR, 'build', 'memstore');
@@ -42,11 +42,42 @@ function newest(path: string): number {
   return latest;
 }
 
+/**
+ * Runs `work` holding a lock directory, so test files building at the same time (vitest
+ * runs files in parallel processes) do not write gen/ and build/ over each other.
+ */
+async function withBuildLock<T>(work: () => Promise<T>): Promise<T> {
+  const lock = join(PLUGGABLE_DIR, 'build', '.lock');
+  mkdirSync(dirname(lock), { recursive: true });
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A lock older than any build is left by a process that died.
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 5 * 60_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`${lock} is held by another build for too long; remove it if no build is running`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** Generates the stubs and builds the binary unless both are newer than their sources. */
 export async function buildPluggable(options: { log?: (line: string) => void } = {}): Promise<string> {
-  const log = options.log ?? (() => {});
   const missing = await missingToolchain();
   if (missing) throw new Error(missing);
+  return withBuildLock(() => buildLocked(options.log ?? (() => {})));
+}
+
+async function buildLocked(log: (line: string) => void): Promise<string> {
   const sources = Math.max(newest(PLUGGABLE_DIR), newest(join(PROTO_DIR, 'dapr')));
   if (existsSync(MEMSTORE_BINARY) && statSync(MEMSTORE_BINARY).mtimeMs > sources) {
     log(`pluggable: ${MEMSTORE_BINARY} is up to date`);
