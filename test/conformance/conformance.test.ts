@@ -3,10 +3,36 @@
 // runtime process. Test names start with the language, so a failure names both.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPrivateRedis, type PrivateRedis } from '../../components/redis.test-support.ts';
 import { startRuntimeProcess, tempDataDir, type RuntimeProcess } from '../support/runtime-process.ts';
 import { LANGUAGES, requireBuild, type Language } from '../support/languages.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// A runtime compiles and snapshots every module before it serves; with the SDK suites
+// compiling in parallel on a 2-core box that has exceeded the 20 s default.
+const START_TIMEOUT_MS = 60_000;
+
+/** Status and body of a request, for one-line comparisons. */
+async function answer(url: string, init?: RequestInit): Promise<[number, string]> {
+  const response = await fetch(url, init);
+  return [response.status, await response.text()];
+}
+
+/**
+ * A file sequencer whose keys already stand where 32 bits end, so the next ids need the
+ * high half of the u64 (the same SQLite table components/sequencer/file.ts creates).
+ */
+const SEEDED_IDS: Record<string, bigint> = { 'conf-wide': 2n ** 32n - 1n, 'conf-huge': 2n ** 62n + 1234n };
+function seededSequencer(path: string): void {
+  const db = new DatabaseSync(path);
+  db.exec('CREATE TABLE IF NOT EXISTS sequences (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+  const insert = db.prepare('INSERT INTO sequences (key, value) VALUES (?, ?)');
+  for (const [key, value] of Object.entries(SEEDED_IDS)) insert.run(key, value);
+  db.close();
+}
 
 for (const language of LANGUAGES) {
   describe(`conformance: ${language}`, () => {
@@ -22,6 +48,8 @@ for (const language of LANGUAGES) {
         publish: { default: ['conf-events'] },
         config: ['greeting', 'absent-key'],
         invoke: ['conf-target', 'missing-function'],
+        lock: ['default'],
+        sequencer: ['default'],
       };
       const app = {
         functions: {
@@ -30,14 +58,17 @@ for (const language of LANGUAGES) {
         },
       };
       writeFileSync(join(dir, 'app.yaml'), stringify(app));
+      seededSequencer(join(dir, 'sequencer.sqlite'));
       writeFileSync(join(dir, 'runtime.yaml'), stringify({
         components: {
           state: { 'other-allowed': { type: 'memory' }, secret: { type: 'memory' } },
           config: { default: { type: 'inline', values: { greeting: 'hello from config', 'not-granted': 'secret' } } },
+          lock: { secret: { type: 'memory' } },
+          sequencer: { default: { type: 'file', path: join(dir, 'sequencer.sqlite') }, secret: { type: 'memory' } },
         },
         delivery: { maxAttempts: 2, backoffMs: 10, maxBackoffMs: 20 },
       }));
-      runtime = await startRuntimeProcess({ dataDir: join(dir, 'data'), args: ['--config', join(dir, 'runtime.yaml'), '--app', join(dir, 'app.yaml')] });
+      runtime = await startRuntimeProcess({ dataDir: join(dir, 'data'), args: ['--config', join(dir, 'runtime.yaml'), '--app', join(dir, 'app.yaml')], timeoutMs: START_TIMEOUT_MS });
       url = `${runtime.httpUrl}/conf`;
     });
     afterAll(() => runtime?.stop());
@@ -180,6 +211,79 @@ for (const language of LANGUAGES) {
       expect(await denied.text()).toMatch(/^denied: invoking function "secret-function" is not granted to function "conformance"/);
     });
 
+    it(t('lock: takes a free lock, is busy for everyone while held (no reentry), keeps alive and unlocks only for its owner'), async () => {
+      const lock = (owner: string, method: string, query = '') => answer(`${url}/lock/res-a?owner=${owner}${query}`, { method });
+      expect(await lock('alice', 'POST', '&expire=30')).toEqual([200, 'taken']);
+      expect(await lock('bob', 'POST')).toEqual([409, 'busy']);
+      expect(await lock('alice', 'POST')).toEqual([409, 'busy']);
+      expect(await lock('alice', 'PUT', '&expire=30')).toEqual([200, 'alive']);
+      expect(await lock('bob', 'PUT')).toEqual([409, 'lost']);
+      expect(await lock('bob', 'DELETE')).toEqual([200, 'lock-belongs-to-others']);
+      expect(await lock('alice', 'DELETE')).toEqual([200, 'success']);
+      expect(await lock('alice', 'DELETE')).toEqual([200, 'lock-does-not-exist']);
+      expect(await lock('alice', 'PUT')).toEqual([409, 'lost']);
+      expect(await lock('bob', 'POST')).toEqual([200, 'taken']);
+      // Resources are independent, and may contain slashes.
+      expect(await answer(`${url}/lock/queue/res-a?owner=alice`, { method: 'POST' })).toEqual([200, 'taken']);
+      expect(await answer(`${url}/lock/never-taken?owner=alice`, { method: 'DELETE' })).toEqual([200, 'lock-does-not-exist']);
+    });
+
+    it(t('lock: a lease expires unless kept alive'), async () => {
+      const lock = (resource: string, owner: string, method: string, query = '') => answer(`${url}/lock/${resource}?owner=${owner}${query}`, { method });
+      expect(await lock('lease-short', 'alice', 'POST', '&expire=1')).toEqual([200, 'taken']);
+      expect(await lock('lease-kept', 'alice', 'POST', '&expire=1')).toEqual([200, 'taken']);
+      expect(await lock('lease-kept', 'alice', 'PUT', '&expire=30')).toEqual([200, 'alive']);
+      await sleep(1300);
+      expect(await lock('lease-short', 'alice', 'PUT')).toEqual([409, 'lost']);
+      expect(await lock('lease-short', 'alice', 'DELETE')).toEqual([200, 'lock-does-not-exist']);
+      expect(await lock('lease-short', 'bob', 'POST')).toEqual([200, 'taken']);
+      expect(await lock('lease-kept', 'bob', 'POST')).toEqual([409, 'busy']);
+      expect(await lock('lease-kept', 'alice', 'DELETE')).toEqual([200, 'success']);
+    });
+
+    it(t('lock: maps denied and invalid calls to 403 and 400 with the host message'), async () => {
+      const denied = await fetch(`${url}/lock/r?owner=o&store=secret`, { method: 'POST' });
+      expect(denied.status).toBe(403);
+      expect(denied.headers.get('content-type')).toBe('text/plain');
+      expect(await denied.text()).toBe('denied: lock store "secret" is not granted to function "conformance"; add it to capabilities.lock in its manifest');
+      expect(await answer(`${url}/lock/r?owner=o&expire=0`, { method: 'POST' })).toEqual([400, 'invalid: expire-seconds must be at least 1']);
+      expect(await answer(`${url}/lock/r?expire=5`, { method: 'PUT' })).toEqual([400, 'invalid: lock resource and owner must not be empty']);
+      expect(await answer(`${url}/lock/r?owner=o&store=secret`, { method: 'DELETE' })).toEqual([403, expect.stringMatching(/^denied: lock store "secret" is not granted/)]);
+      // The guest checks its own parameter the same way in every language.
+      expect(await answer(`${url}/lock/r?owner=o&expire=%2B5`, { method: 'POST' })).toEqual([400, "query parameter 'expire' must be an integer from 0 to 4294967295, got '+5'"]);
+      expect(await answer(`${url}/lock/r?owner=o&expire=4294967296`, { method: 'PUT' })).toEqual([400, "query parameter 'expire' must be an integer from 0 to 4294967295, got '4294967296'"]);
+    });
+
+    it(t('sequencer: ids strictly increase, and stay distinct under concurrent requests'), async () => {
+      const next = async (key: string) => {
+        const [status, body] = await answer(`${url}/sequence/${key}`, { method: 'POST' });
+        expect([status, body]).toEqual([200, expect.stringMatching(/^[1-9]\d*$/)]);
+        return BigInt(body);
+      };
+      const sequential: bigint[] = [];
+      for (let i = 0; i < 5; i++) sequential.push(await next('conf-seq'));
+      for (let i = 1; i < sequential.length; i++) expect(sequential[i]! > sequential[i - 1]!).toBe(true);
+      const concurrent = await Promise.all(Array.from({ length: 40 }, () => next('conf-seq')));
+      expect(new Set(concurrent).size).toBe(concurrent.length);
+      for (const id of concurrent) expect(id > sequential.at(-1)!).toBe(true);
+      const after = await next('conf-seq');
+      for (const id of concurrent) expect(after > id).toBe(true);
+    });
+
+    it(t('sequencer: ids beyond 32 bits arrive whole (the u64 at offset 8)'), async () => {
+      expect(await answer(`${url}/sequence/conf-wide`, { method: 'POST' })).toEqual([200, String(SEEDED_IDS['conf-wide']! + 1n)]);
+      expect(await answer(`${url}/sequence/conf-wide`, { method: 'POST' })).toEqual([200, String(SEEDED_IDS['conf-wide']! + 2n)]);
+      expect(await answer(`${url}/sequence/conf-huge`, { method: 'POST' })).toEqual([200, String(SEEDED_IDS['conf-huge']! + 1n)]);
+    });
+
+    it(t('sequencer: maps denied and invalid calls, with the error record at offset 8'), async () => {
+      const denied = await fetch(`${url}/sequence/k?store=secret`, { method: 'POST' });
+      expect(denied.status).toBe(403);
+      expect(denied.headers.get('content-type')).toBe('text/plain');
+      expect(await denied.text()).toBe('denied: sequencer "secret" is not granted to function "conformance"; add it to capabilities.sequencer in its manifest');
+      expect(await answer(`${url}/sequence/`, { method: 'POST' })).toEqual([400, 'invalid: sequencer key must not be empty']);
+    });
+
     it(t('turns a trap into 500 with a JSON error, and keeps serving'), async () => {
       const response = await fetch(`${url}/trap`);
       expect(response.status).toBe(500);
@@ -227,7 +331,7 @@ describe('cross-language: the demo with its functions from different languages',
   const pairs = LANGUAGES.flatMap((stockLang) => LANGUAGES.map((inventoryLang) => ({ stockLang, inventoryLang })));
 
   beforeAll(async () => {
-    runtime = await startRuntimeProcess();
+    runtime = await startRuntimeProcess({ timeoutMs: START_TIMEOUT_MS });
   });
   afterAll(() => runtime?.stop());
 
@@ -253,3 +357,109 @@ describe('cross-language: the demo with its functions from different languages',
   }
 });
 
+
+// Like the per-language suites above, these exist only for the languages that were built.
+if (LANGUAGES.length > 0) describe('cross-language: ticket from every language against one lock store and one sequencer', () => {
+  let runtime: RuntimeProcess;
+  const route = (language: Language) => `/${language}/ticket`;
+
+  beforeAll(async () => {
+    const dir = tempDataDir('l8-conf-ticket-');
+    const functions: Record<string, unknown> = {
+      // The conformance function holds queues on the tickets' behalf.
+      holder: { module: requireBuild(LANGUAGES[0]!, 'conformance'), routes: ['ANY /conf/*'], capabilities: { lock: ['default'] } },
+    };
+    for (const language of LANGUAGES) {
+      functions[`ticket-${language}`] = { module: requireBuild(language, 'ticket'), routes: [`POST ${route(language)}/:queue`], capabilities: { lock: ['default'], sequencer: ['default'] } };
+      // Without the sequencer grant, to see a failure in the middle of the critical section.
+      functions[`ticket-${language}-no-sequencer`] = { module: requireBuild(language, 'ticket'), routes: [`POST /${language}/ungranted/:queue`], capabilities: { lock: ['default'] } };
+    }
+    writeFileSync(join(dir, 'app.yaml'), stringify({ functions }));
+    runtime = await startRuntimeProcess({ dataDir: join(dir, 'data'), args: ['--app', join(dir, 'app.yaml')], timeoutMs: START_TIMEOUT_MS });
+  });
+  afterAll(() => runtime?.stop());
+
+  const ticket = async (path: string) => {
+    const response = await fetch(`${runtime.httpUrl}${path}`, { method: 'POST' });
+    return { status: response.status, contentType: response.headers.get('content-type'), body: await response.text() };
+  };
+
+  it(`${LANGUAGES.join(', ')}: take turns on one queue and get strictly increasing tickets`, async () => {
+    const ids: bigint[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const language of LANGUAGES) {
+        const issued = await ticket(`${route(language)}/shared`);
+        expect(issued, language).toEqual({ status: 200, contentType: 'text/plain; charset=utf-8', body: expect.stringMatching(/^ticket [1-9]\d*$/) });
+        ids.push(BigInt(issued.body.slice('ticket '.length)));
+      }
+    }
+    for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!, `ticket ${i}: ${ids.join(', ')}`).toBe(true);
+  });
+
+  it(`${LANGUAGES.join(', ')}: answer 409 "queue <queue> is busy" alike while someone else holds the queue`, async () => {
+    const hold = (method: string) => answer(`${runtime.httpUrl}/conf/lock/queue/held?owner=someone-else&expire=30`, { method });
+    expect(await hold('POST')).toEqual([200, 'taken']);
+    for (const language of LANGUAGES) {
+      expect(await ticket(`${route(language)}/held`), language).toEqual({ status: 409, contentType: 'text/plain; charset=utf-8', body: 'queue held is busy' });
+    }
+    expect(await hold('DELETE')).toEqual([200, 'success']);
+    for (const language of LANGUAGES) {
+      expect((await ticket(`${route(language)}/held`)).status, language).toBe(200);
+    }
+  });
+
+  it(`${LANGUAGES.join(', ')}: map a host error alike and unlock the queue before answering`, async () => {
+    for (const language of LANGUAGES) {
+      const failed = await ticket(`/${language}/ungranted/q-${language}`);
+      expect(failed, language).toEqual({
+        status: 403,
+        contentType: 'text/plain',
+        body: `denied: sequencer "default" is not granted to function "ticket-${language}-no-sequencer"; add it to capabilities.sequencer in its manifest`,
+      });
+      // The failed ticket did not leave its queue locked.
+      const probe = `${runtime.httpUrl}/conf/lock/queue/q-${language}?owner=probe`;
+      expect(await answer(probe, { method: 'POST' }), language).toEqual([200, 'taken']);
+      expect(await answer(probe, { method: 'DELETE' })).toEqual([200, 'success']);
+    }
+  });
+});
+
+if (LANGUAGES.length > 0) describe('cross-language: stock answers 503 while its state store is down', () => {
+  let redis: PrivateRedis;
+  let runtime: RuntimeProcess;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    const dir = tempDataDir('l8-conf-outage-');
+    const functions: Record<string, unknown> = {};
+    for (const language of LANGUAGES) {
+      functions[`stock-${language}`] = {
+        module: requireBuild(language, 'stock'),
+        routes: [`GET /${language}/stock/:name`, `PUT /${language}/stock/:name`],
+        capabilities: { state: ['default'], publish: { default: ['stock-changed'] } },
+      };
+    }
+    writeFileSync(join(dir, 'app.yaml'), stringify({ functions }));
+    writeFileSync(join(dir, 'runtime.yaml'), stringify({ components: { state: { default: { type: 'redis', url: redis.url, commandTimeoutMs: 1000, connectTimeoutMs: 500 } } } }));
+    runtime = await startRuntimeProcess({ dataDir: join(dir, 'data'), args: ['--config', join(dir, 'runtime.yaml'), '--app', join(dir, 'app.yaml')], timeoutMs: START_TIMEOUT_MS });
+  });
+  afterAll(async () => {
+    await runtime?.stop();
+    await redis?.dispose();
+  });
+
+  it(`${LANGUAGES.join(', ')}: 503 "unavailable: state store "default": ..." for reads and writes`, async () => {
+    for (const language of LANGUAGES) {
+      expect(await answer(`${runtime.httpUrl}/${language}/stock/book`, { method: 'PUT', body: '7' }), language).toEqual([200, '7']);
+    }
+    await redis.kill();
+    for (const language of LANGUAGES) {
+      for (const init of [{ method: 'GET' }, { method: 'PUT', body: '8' }]) {
+        const response = await fetch(`${runtime.httpUrl}/${language}/stock/book`, init);
+        const body = await response.text();
+        expect([response.status, response.headers.get('content-type')], `${language} ${init.method}: ${body}`).toEqual([503, 'text/plain']);
+        expect(body, `${language} ${init.method}`).toMatch(/^unavailable: state store "default"/);
+      }
+    }
+  }, 60_000);
+});
