@@ -1,7 +1,7 @@
 // Measures the load-time rewriter (host/instrument): how long the rewrite takes for real
-// modules, what the injected loop checks cost at run time, and what one call of the
-// interrupt import costs on each path (plain import, Suspending that returns at once,
-// Suspending that yields to the event loop).
+// modules (with and without dirty-page tracking), what the injected loop checks and store
+// marking cost at run time, and what one call of the interrupt import costs on each path
+// (plain import, Suspending that returns at once, Suspending that yields to the event loop).
 //
 //   npx node bench/instrument.ts            (first run builds the corpus: ~15 s)
 //
@@ -35,13 +35,23 @@ async function main(): Promise<void> {
   const rewriteRows = [];
   for (const [name, , bytes] of modules) {
     const rewrite: number[] = [];
+    const rewriteDirty: number[] = [];
     const validate: number[] = [];
     const compile: number[] = [];
+    const compileDirty: number[] = [];
     let last: InstrumentedModule | null = null;
+    let lastDirty: InstrumentedModule | null = null;
     for (let i = 0; i < 18; i++) {
       let t = process.cpuUsage();
       last = instrument(bytes, { maxMemoryPages: 16384, validate: false });
       const r = cpuMs(t);
+      t = process.cpuUsage();
+      lastDirty = instrument(bytes, { maxMemoryPages: 16384, validate: false, dirtyTracking: true });
+      const rd = cpuMs(t);
+      const freshDirty = uncached(lastDirty.bytes, i);
+      t = process.cpuUsage();
+      new WebAssembly.Module(freshDirty as Uint8Array<ArrayBuffer>);
+      const cd = cpuMs(t);
       t = process.cpuUsage();
       if (!WebAssembly.validate(last.bytes as Uint8Array<ArrayBuffer>)) throw new Error(`${name}: invalid output`);
       const v = cpuMs(t);
@@ -53,6 +63,8 @@ async function main(): Promise<void> {
         rewrite.push(r);
         validate.push(v);
         compile.push(c);
+        rewriteDirty.push(rd);
+        compileDirty.push(cd);
       }
     }
     const code = bytes.length;
@@ -66,11 +78,15 @@ async function main(): Promise<void> {
       'validate ms': `${fmt(best(validate))} / ${fmt(median(validate))}`,
       'new Module ms': fmt(best(compile)),
       'size +%': (((last!.bytes.length - code) / code) * 100).toFixed(1),
+      'dirty: stores': lastDirty!.stats.stores,
+      'dirty: rewrite ms': `${fmt(best(rewriteDirty))} / ${fmt(median(rewriteDirty))}`,
+      'dirty: new Module ms': fmt(best(compileDirty)),
+      'dirty: size +%': (((lastDirty!.bytes.length - code) / code) * 100).toFixed(1),
     });
   }
   table(rewriteRows);
 
-  console.log('\n## Run-time overhead of the loop checks (CPU ms, best of 7; sync calls, plain interrupt import)\n');
+  console.log('\n## Run-time overhead of the loop checks and of dirty tracking (CPU ms, best of 7; sync calls, plain interrupt import)\n');
   const overheadRows = [];
   const workloads: Array<[string, Language, Uint8Array, string, Array<number | bigint>]> = [
     ['AS sum 100M', 'assemblyscript', modules[0]![2], 'sum', [100_000_000]],
@@ -80,6 +96,10 @@ async function main(): Promise<void> {
     ['AS sort 300k', 'assemblyscript', modules[0]![2], 'sortChecksum', [300_000, 7]],
     ['Go sum 100M', 'go', modules[2]![2], 'sum', [100_000_000n]],
     ['Go sort 300k', 'go', modules[2]![2], 'sort_checksum', [300_000, 7]],
+    // Store-heavy: one random 32-bit store per iteration, the worst case for dirty tracking.
+    ['AS stores 20M', 'assemblyscript', modules[0]![2], 'stores', [20_000_000, 7]],
+    ['Rust stores 20M', 'rust', modules[1]![2], 'stores', [20_000_000, 7]],
+    ['Go stores 20M', 'go', modules[2]![2], 'stores', [20_000_000, 7]],
   ];
   for (const [label, language, bytes, fn, args] of workloads) {
     const base = timeCalls(language, bytes, null, fn, args, 0);
@@ -91,6 +111,10 @@ async function main(): Promise<void> {
       row[`q=${quantum / 1000}k ms`] = `${fmt(t.ms)} (+${(((t.ms - base.ms) / base.ms) * 100).toFixed(0)}%)`;
       if (quantum === 10_000) row['interrupts @10k'] = t.interrupts;
     }
+    const tracked = instrument(bytes, { maxMemoryPages: 16384, dirtyTracking: true });
+    const d = timeCalls(language, tracked.bytes, tracked, fn, args, 100_000);
+    if (d.value !== base.value) throw new Error(`${label}: result with dirty tracking ${d.value} != ${base.value}`);
+    row['+dirty q=100k ms'] = `${fmt(d.ms)} (+${(((d.ms - base.ms) / base.ms) * 100).toFixed(0)}%)`;
     overheadRows.push(row);
   }
   table(overheadRows);

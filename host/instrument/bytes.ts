@@ -130,6 +130,21 @@ export class Writer {
     } while (v !== 0);
   }
 
+  /** Signed LEB128 of a 32-bit integer (i32.const immediates). */
+  s32(v: number): void {
+    this.ensure(5);
+    v |= 0;
+    for (;;) {
+      const b = v & 0x7f;
+      v >>= 7;
+      if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
+        this.buf[this.len++] = b;
+        return;
+      }
+      this.buf[this.len++] = b | 0x80;
+    }
+  }
+
   /** Copies src[start, end). */
   copy(src: Uint8Array, start: number, end: number): void {
     const n = end - start;
@@ -182,6 +197,15 @@ export class Writer {
       this.buf[prefixAt + i] = b;
     }
     this.len -= 5 - n;
+  }
+
+  /** Replaces the `removed` bytes at `at` with `bytes`, moving what follows. */
+  splice(at: number, removed: number, bytes: Uint8Array): void {
+    const delta = bytes.length - removed;
+    if (delta > 0) this.ensure(delta);
+    this.buf.copyWithin(at + bytes.length, at + removed, this.len);
+    this.buf.set(bytes, at);
+    this.len += delta;
   }
 
   /** Inserts bytes at `at`, moving what follows. */

@@ -4,21 +4,21 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { instrument, InstrumentError, type InstrumentedModule } from './index.ts';
 import { buildCorpus, guestImports, type CorpusModule } from './testdata/corpus.ts';
-import { runCalls, type Call } from './testdata/run.ts';
+import { instantiate, runCalls, type Call } from './testdata/run.ts';
 
 /** What each corpus module is asked to compute. Every WAT file must have an entry. */
 const CALLS: Record<string, Call[]> = {
   assemblyscript: [
     ['bump'], ['bump'], ['sum', 200_000], ['sortChecksum', 3000, 7], ['strings', 400], ['floats', 20_000],
-    ['spin', 100_000], ['grow', 1], ['bump'],
+    ['spin', 100_000], ['stores', 100_000, 3], ['grow', 1], ['bump'],
   ],
   rust: [
     ['bump'], ['fmt_checksum', 300], ['sort_checksum', 5000, 9], ['maps', 3000], ['parse_floats', 400],
-    ['sum', 200_000n], ['spin', 100_000], ['text', 80], ['grow', 1], ['bump'],
+    ['sum', 200_000n], ['spin', 100_000], ['text', 80], ['stores', 100_000, 3], ['grow', 1], ['bump'],
   ],
   go: [
     ['bump'], ['fmt_checksum', 150], ['sort_checksum', 3000, 3], ['json_checksum', 60], ['maps', 2000],
-    ['sum', 200_000n], ['spin', 100_000], ['bump'],
+    ['sum', 200_000n], ['spin', 100_000], ['stores', 100_000, 3], ['bump'],
   ],
   atomics: [['atomics', 1000]],
   bulk: [['mem', 50], ['tables', 3], ['externs', 'x'], ['externs', null], ['numeric', 1e10], ['numeric', -3.7], ['drop_data'], ['mem', 10], ['grow', 1], ['grow', 1]],
@@ -40,9 +40,10 @@ const names = ['assemblyscript', 'rust', 'go', ...watFiles];
 let corpus: Map<string, CorpusModule>;
 const instrumented = new Map<string, InstrumentedModule>();
 const module = (name: string) => corpus.get(name)!;
-const inst = (name: string) => {
-  let result = instrumented.get(name);
-  if (!result) instrumented.set(name, (result = instrument(module(name).bytes, { maxMemoryPages: 16384 })));
+const inst = (name: string, dirtyTracking = false) => {
+  const key = dirtyTracking ? `${name} (dirty tracking)` : name;
+  let result = instrumented.get(key);
+  if (!result) instrumented.set(key, (result = instrument(module(name).bytes, { maxMemoryPages: 16384, dirtyTracking })));
   return result;
 };
 
@@ -55,14 +56,17 @@ describe('the corpus', () => {
     for (const name of names) expect(CALLS[name], `CALLS has no entry for ${name}`).toBeDefined();
   });
 
-  describe.each(names)('%s', (name) => {
+  describe.each(names.flatMap((name) => [[name, ''], [name, ' with dirty tracking']]))('%s%s', (name, variant) => {
+    const dirtyTracking = variant !== '';
+
     it('validates, gets checks, and computes what the original computes', async () => {
       const { language, bytes } = module(name);
-      const result = inst(name);
+      const result = inst(name, dirtyTracking);
       expect(WebAssembly.validate(result.bytes as Uint8Array<ArrayBuffer>)).toBe(true);
       expect(result.stats.loops + result.stats.entryChecks).toBeGreaterThan(0);
       expect(result.stats.functions).toBeGreaterThan(0);
       expect(result.growFailedGlobal).toMatch(/^__l8_grow_failed/);
+      expect(result.dirtyMemory).toBe(dirtyTracking ? '__l8_dirty' : null);
       const calls = CALLS[name]!;
       const original = await runCalls(language, bytes, calls);
       // Traps and uncaught exceptions are outcomes too; only these calls are meant to fail.
@@ -77,7 +81,7 @@ describe('the corpus', () => {
 
     it('computes the same through JSPI when every interrupt yields to the event loop', async () => {
       const { language, bytes } = module(name);
-      const result = inst(name);
+      const result = inst(name, dirtyTracking);
       const calls = CALLS[name]!;
       const original = await runCalls(language, bytes, calls);
       const yielding = await runCalls(language, result.bytes, calls, { instrumented: result, quantum: 10, mode: 'jspi' });
@@ -576,7 +580,7 @@ describe('malformed or unsupported input', () => {
     for (let n = 0; n < bytes.length; n++) {
       const prefix = bytes.subarray(0, n);
       try {
-        const result = instrument(prefix, { maxMemoryPages: 1 });
+        const result = instrument(prefix, { maxMemoryPages: 1, dirtyTracking: n % 2 === 1 });
         // Cut at a section boundary: the prefix is itself a valid module.
         expect(WebAssembly.validate(prefix as Uint8Array<ArrayBuffer>), `prefix of ${n} bytes`).toBe(true);
         expect(WebAssembly.validate(result.bytes as Uint8Array<ArrayBuffer>), `prefix of ${n} bytes`).toBe(true);
@@ -598,7 +602,8 @@ describe('malformed or unsupported input', () => {
       const at = 8 + Math.floor(random() * (copy.length - 8));
       copy[at] = Math.floor(random() * 256);
       try {
-        const result = instrument(copy, { maxMemoryPages: 4 });
+        // Every other module with dirty tracking, which rewrites stores and bulk memory ops too.
+        const result = instrument(copy, { maxMemoryPages: 4, dirtyTracking: i % 2 === 1 });
         expect(WebAssembly.validate(result.bytes as Uint8Array<ArrayBuffer>)).toBe(true);
       } catch (error) {
         expect(error).toBeInstanceOf(InstrumentError);
@@ -606,6 +611,254 @@ describe('malformed or unsupported input', () => {
       }
     }
     expect(rejected).toBeGreaterThan(0);
+  });
+});
+
+describe('dirty tracking', () => {
+  const PAGE = 65536;
+  const VALUE: Record<string, string> = {
+    i32: '(i32.const -1)',
+    i64: '(i64.const -1)',
+    f32: '(f32.const -1)',
+    f64: '(f64.const -1)',
+    v128: '(v128.const i64x2 -1 -1)',
+  };
+  // [instruction, bytes written]
+  const plainStores: Array<[string, number]> = [
+    ['i32.store', 4], ['i64.store', 8], ['f32.store', 4], ['f64.store', 8], ['i32.store8', 1], ['i32.store16', 2],
+    ['i64.store8', 1], ['i64.store16', 2], ['i64.store32', 4], ['v128.store', 16],
+    ['v128.store8_lane', 1], ['v128.store16_lane', 2], ['v128.store32_lane', 4], ['v128.store64_lane', 8],
+  ];
+  const atomicWrites: Array<[string, number]> = [
+    ['i32.atomic.store', 4], ['i64.atomic.store', 8], ['i32.atomic.store8', 1], ['i32.atomic.store16', 2], ['i64.atomic.store32', 4],
+    ['i32.atomic.rmw.add', 4], ['i64.atomic.rmw8.or_u', 1], ['i64.atomic.rmw.xchg', 8], ['i32.atomic.rmw16.sub_u', 2],
+    ['i32.atomic.rmw16.cmpxchg_u', 2], ['i64.atomic.rmw.cmpxchg', 8], ['i64.atomic.rmw32.cmpxchg_u', 4],
+  ];
+  const type = (op: string) => op.slice(0, op.indexOf('.'));
+  const storeFunc = (op: string) => {
+    const value = VALUE[type(op)]!;
+    const zero = VALUE[type(op)]!.replace('-1', '0');
+    const body = op.endsWith('_lane')
+      ? `(${op} 0 (local.get $a) ${value})`
+      : op.includes('cmpxchg')
+        ? `(drop (${op} (local.get $a) ${zero} ${value}))`
+        : op.includes('.rmw')
+          ? `(drop (${op} (local.get $a) ${value}))`
+          : `(${op} (local.get $a) ${value})`;
+    return `(func (export "${op}") (param $a i32) ${body})`;
+  };
+  const KINDS = `(module
+    (memory (export "memory") 4)
+    (data $d "0123456789abcdef")
+    ${[...plainStores, ...atomicWrites].map(([op]) => storeFunc(op)).join('\n')}
+    (func (export "offset") (param $a i32) (i64.store offset=65536 (local.get $a) (i64.const -1)))
+    (func (export "fill") (param $a i32) (param $n i32) (memory.fill (local.get $a) (i32.const 9) (local.get $n)))
+    (func (export "copy") (param $a i32) (param $n i32) (memory.copy (local.get $a) (i32.const 0x30000) (local.get $n)))
+    (func (export "init") (param $a i32) (param $n i32) (memory.init $d (local.get $a) (i32.const 0) (local.get $n)))
+    ;; Scratch locals come after parameters and locals of every type, which keep their values.
+    (func (export "locals") (param $a i32) (param $b i64) (result f64)
+      (local $c f32) (local $d f64) (local $e v128)
+      (local.set $c (f32.const 1.5)) (local.set $d (f64.const 2.25)) (local.set $e (v128.const f64x2 4 8))
+      (f32.store (local.get $a) (local.get $c))
+      (i64.store offset=8 (local.get $a) (local.get $b))
+      (v128.store offset=16 (local.get $a) (local.get $e))
+      (f64.store offset=32 (local.get $a) (local.get $d))
+      (f64.add (f64.add (f64.promote_f32 (local.get $c)) (local.get $d))
+        (f64.add (f64.convert_i64_s (local.get $b)) (f64x2.extract_lane 1 (local.get $e))))))`;
+
+  let guest: { exports: Record<string, unknown>; bytes: Uint8Array; dirty: Uint8Array; result: InstrumentedModule };
+  beforeAll(async () => {
+    const result = instrument(await parseWat(KINDS), { maxMemoryPages: 4, dirtyTracking: true });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>), {
+      'l8:internal': { interrupt: () => 1000 },
+    });
+    const exports = instance.exports as Record<string, unknown>;
+    guest = {
+      exports,
+      bytes: new Uint8Array((exports.memory as WebAssembly.Memory).buffer),
+      dirty: new Uint8Array((exports[result.dirtyMemory!] as WebAssembly.Memory).buffer),
+      result,
+    };
+  });
+
+  /** Runs one write on zeroed memory and a clear map; returns the marked pages. */
+  const marksOf = (fn: string, ...args: number[]) => {
+    guest.bytes.fill(0);
+    guest.dirty.fill(0);
+    (guest.exports[fn] as (...a: number[]) => void)(...args);
+    return [...guest.dirty.subarray(0, 8)].flatMap((m, page) => (m ? [page] : []));
+  };
+  const pages = (from: number, length: number) => {
+    const list = [];
+    for (let p = Math.floor(from / PAGE); p <= Math.floor((from + length - 1) / PAGE) && length > 0; p++) list.push(p);
+    return list;
+  };
+  /** The write landed where it should: nothing outside [from, from + length) changed. */
+  const wroteOnly = (from: number, length: number) => {
+    const outside = guest.bytes.findIndex((b, i) => b !== 0 && (i < from || i >= from + length));
+    expect(outside, `a byte at ${outside} outside ${from}..${from + length} changed`).toBe(-1);
+    expect(guest.bytes.subarray(from, from + length).some((b) => b !== 0)).toBe(true);
+  };
+
+  it('exports a one-page dirty map and counts what it instruments', () => {
+    const { result } = guest;
+    expect(result.dirtyMemory).toBe('__l8_dirty');
+    expect(result.stats.stores).toBe(plainStores.length + atomicWrites.length + 1 + 4);
+    expect(result.stats.bulkOps).toBe(3);
+    const map = guest.exports.__l8_dirty as WebAssembly.Memory;
+    expect(map.buffer.byteLength).toBe(PAGE);
+    expect(() => map.grow(1)).toThrow(RangeError);
+    expect(Buffer.from(result.bytes).includes('l8:internal/mark-dirty')).toBe(false); // no name section in the input
+    expect(instrument(module('rust').bytes, { maxMemoryPages: 16384, dirtyTracking: true }).bytes).toSatisfy(
+      (b: Uint8Array) => Buffer.from(b).includes('l8:internal/mark-dirty'),
+    );
+  });
+
+  it.each(plainStores)('%s (%i bytes) marks its page, both pages when it straddles a boundary', (op, size) => {
+    for (const address of [0, PAGE - size, PAGE - 1, 3 * PAGE - 3, 4 * PAGE - size]) {
+      expect(marksOf(op, address), `${op} at ${address}`).toEqual(pages(address, size));
+      wroteOnly(address, size);
+    }
+  });
+
+  it.each(atomicWrites)('%s (%i bytes) marks its page', (op, size) => {
+    // Atomic accesses must be aligned, so they never straddle.
+    for (const address of [0, PAGE - size, PAGE, 2 * PAGE + 8 * size, 4 * PAGE - size]) {
+      expect(marksOf(op, address), `${op} at ${address}`).toEqual(pages(address, size));
+      wroteOnly(address, size);
+    }
+  });
+
+  it('includes the memarg offset in the address', () => {
+    expect(marksOf('offset', 0)).toEqual([1]);
+    expect(marksOf('offset', PAGE - 4)).toEqual([1, 2]);
+    wroteOnly(2 * PAGE - 4, 8);
+    expect(marksOf('offset', 3 * PAGE - 8)).toEqual([3]);
+  });
+
+  it.each([
+    ['fill', 9],
+    ['copy', 0xee],
+  ])('memory.%s marks its destination range and writes what it did', (fn, value) => {
+    const cases: Array<[number, number]> = [[0xfff0, 0x20], [0x1234, 0x10], [0x2ffff, 1], [0x8000, 0x10000], [PAGE, 0]];
+    for (const [address, length] of cases) {
+      guest.bytes.fill(0);
+      guest.dirty.fill(0);
+      guest.bytes.fill(0xee, 0x30000); // copy's source
+      (guest.exports[fn] as (a: number, n: number) => void)(address, length);
+      const marked = [...guest.dirty.subarray(0, 8)].flatMap((m, page) => (m ? [page] : []));
+      expect(marked, `${fn}(${address}, ${length})`).toEqual(pages(address, length));
+      expect(guest.bytes.subarray(address, address + length).every((b) => b === value)).toBe(true);
+    }
+    // Out of bounds: traps before writing, marks nothing.
+    guest.dirty.fill(0);
+    expect(() => (guest.exports[fn] as (a: number, n: number) => void)(4 * PAGE - 8, 16)).toThrow(WebAssembly.RuntimeError);
+    expect(guest.dirty.every((m) => m === 0)).toBe(true);
+  });
+
+  it('memory.init marks its destination range', () => {
+    const data = new TextEncoder().encode('0123456789abcdef');
+    for (const [address, length] of [[PAGE - 8, 16], [2 * PAGE, 0], [3 * PAGE + 100, 16]] as Array<[number, number]>) {
+      expect(marksOf('init', address, length)).toEqual(pages(address, length));
+      expect([...guest.bytes.subarray(address, address + length)]).toEqual([...data.subarray(0, length)]);
+    }
+    guest.dirty.fill(0);
+    expect(() => (guest.exports.init as (a: number, n: number) => void)(4 * PAGE - 8, 16)).toThrow(WebAssembly.RuntimeError);
+    expect(guest.dirty.every((m) => m === 0)).toBe(true);
+  });
+
+  it('keeps parameters and locals of every type intact around the scratch locals', () => {
+    guest.dirty.fill(0);
+    expect((guest.exports.locals as (a: number, b: bigint) => number)(PAGE - 20, 1000n)).toBe(1.5 + 2.25 + 1000 + 8);
+    expect([...guest.dirty.subarray(0, 3)]).toEqual([1, 1, 0]);
+    const view = new DataView(guest.bytes.buffer);
+    expect(view.getFloat32(PAGE - 20, true)).toBe(1.5);
+    expect(view.getBigInt64(PAGE - 12, true)).toBe(1000n);
+    expect(view.getFloat64(PAGE - 4, true)).toBe(4);
+    expect(view.getFloat64(PAGE + 12, true)).toBe(2.25);
+  });
+
+  it.each(['assemblyscript', 'rust', 'go', ...watFiles])('%s: every page the calls changed is marked', async (name) => {
+    const { language } = module(name);
+    const result = inst(name, true);
+    let memory: WebAssembly.Memory | null = null;
+    let dirty: Uint8Array | null = null;
+    const guest = instantiate(language, result.bytes, {
+      instrumented: result,
+      quantum: 1_000_000,
+      // node:wasi writes into guest memory without marking (L8's own WASI marks through
+      // GuestMemory): mark the pages a WASI call changed, so only the guest's writes are tested.
+      wrapImports: (imports) => {
+        const wasi = imports.wasi_snapshot_preview1 as Record<string, (...args: unknown[]) => unknown> | undefined;
+        for (const [fn, impl] of Object.entries(wasi ?? {})) {
+          wasi![fn] = (...args: unknown[]) => {
+            if (!memory) return impl(...args);
+            const before = new Uint8Array(memory.buffer).slice();
+            try {
+              return impl(...args);
+            } finally {
+              const after = Buffer.from(memory.buffer);
+              for (let p = 0; p < before.length / PAGE; p++) {
+                if (!after.subarray(p * PAGE, (p + 1) * PAGE).equals(before.subarray(p * PAGE, (p + 1) * PAGE))) dirty![p] = 1;
+              }
+            }
+          };
+        }
+      },
+    });
+    memory = guest.exports.memory as WebAssembly.Memory;
+    dirty = new Uint8Array((guest.exports[result.dirtyMemory!] as WebAssembly.Memory).buffer);
+    const snapshot = new Uint8Array(memory.buffer).slice();
+    dirty.fill(0);
+    for (const [fn, ...args] of CALLS[name]!) {
+      try {
+        await guest.call(fn, args);
+      } catch {
+        // The expected failures (EXPECTED_FAILURES) trap; what they wrote before must be marked too.
+      }
+    }
+    const now = Buffer.from(memory.buffer);
+    const changed = [];
+    const unmarked = [];
+    for (let p = 0; p < snapshot.length / PAGE; p++) {
+      if (now.subarray(p * PAGE, (p + 1) * PAGE).equals(snapshot.subarray(p * PAGE, (p + 1) * PAGE))) continue;
+      changed.push(p);
+      if (!dirty[p]) unmarked.push(p);
+    }
+    expect(unmarked, `pages changed but not marked (of ${changed.length} changed)`).toEqual([]);
+    if (['assemblyscript', 'rust', 'go', 'atomics', 'bulk', 'simd'].includes(name)) expect(changed.length).toBeGreaterThan(0);
+  });
+
+  it('refuses code that names a memory other than 0 (it would reach the dirty map)', () => {
+    const module = (body: number[]) =>
+      wasm([
+        section(1, vec([[0x60, 0x00, 0x00]])),
+        section(3, vec([[0x00]])),
+        section(5, vec([[0x00, 0x01]])),
+        section(10, vec([[...u32(body.length + 1), 0x00, ...body]])),
+      ]);
+    const cases: Array<[string, number[]]> = [
+      ['i32.store', [0x41, 0x00, 0x41, 0x07, 0x36, 0x42, 0x01, 0x00, 0x0b]],
+      ['i32.load', [0x41, 0x00, 0x28, 0x42, 0x01, 0x00, 0x1a, 0x0b]],
+      ['memory.size', [0x3f, 0x01, 0x1a, 0x0b]],
+      ['memory.grow', [0x41, 0x00, 0x40, 0x01, 0x1a, 0x0b]],
+      ['memory.fill', [0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0b, 0x01, 0x0b]],
+      ['memory.copy', [0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0a, 0x00, 0x01, 0x0b]],
+    ];
+    for (const [what, body] of cases) {
+      expectError(
+        () => instrument(module(body), { maxMemoryPages: 1, dirtyTracking: true }),
+        /memory index 1 at byte offset 0x[0-9a-f]+ \(function 0\), but the module defines only memory 0/,
+      );
+      expect(() => instrument(module(body), { maxMemoryPages: 1 }), what).toThrow(InstrumentError);
+    }
+  });
+
+  it('needs a module that defines its memory', () => {
+    expectError(
+      () => instrument(module('multivalue').bytes, { maxMemoryPages: 1, dirtyTracking: true, sharedMemory: true }),
+      /dirty tracking needs a module that defines its memory; it cannot be combined with sharedMemory/,
+    );
   });
 });
 

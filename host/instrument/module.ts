@@ -70,11 +70,16 @@ function skipStorageType(r: Reader): void {
   else readValtype(r);
 }
 
-/** Skips one composite type (func, struct, array) whose form byte was read. */
-function skipCompositeType(r: Reader, form: number, at: number): void {
+/**
+ * Skips one composite type (func, struct, array) whose form byte was read. Returns the
+ * number of parameters of a function type, -1 for the others.
+ */
+function skipCompositeType(r: Reader, form: number, at: number): number {
   if (form === 0x60) {
+    const params = r.u32();
+    for (let n = params; n > 0; n--) readValtype(r);
     for (let n = r.u32(); n > 0; n--) readValtype(r);
-    for (let n = r.u32(); n > 0; n--) readValtype(r);
+    return params;
   } else if (form === 0x5f) {
     for (let n = r.u32(); n > 0; n--) {
       skipStorageType(r);
@@ -86,32 +91,39 @@ function skipCompositeType(r: Reader, form: number, at: number): void {
   } else {
     r.fail(`unknown type form ${hex(form)}`, at);
   }
+  return -1;
 }
 
-/** Skips one subtype (optionally `sub`/`sub final` with supertypes) and returns nothing. */
-function skipSubType(r: Reader): void {
+/** Skips one subtype (optionally `sub`/`sub final` with supertypes); returns what skipCompositeType does. */
+function skipSubType(r: Reader): number {
   const at = r.pos;
   const form = r.u8();
   if (form === 0x50 || form === 0x4f) {
     for (let n = r.u32(); n > 0; n--) r.u32();
     const inner = r.pos;
-    skipCompositeType(r, r.u8(), inner);
-  } else {
-    skipCompositeType(r, form, at);
+    return skipCompositeType(r, r.u8(), inner);
   }
+  return skipCompositeType(r, form, at);
 }
 
-/** Number of types (not rec groups) the type section defines. */
-export function countTypes(r: Reader): number {
+/**
+ * Number of types (not rec groups) the type section defines. With `params`, also pushes
+ * each type's parameter count (-1 for struct and array types), in type index order.
+ */
+export function countTypes(r: Reader, params?: number[]): number {
   let types = 0;
   for (let groups = r.u32(); groups > 0; groups--) {
     if (r.buf[r.pos] === 0x4e) {
       r.pos++;
       const n = r.u32();
-      for (let i = 0; i < n; i++) skipSubType(r);
+      for (let i = 0; i < n; i++) {
+        const p = skipSubType(r);
+        params?.push(p);
+      }
       types += n;
     } else {
-      skipSubType(r);
+      const p = skipSubType(r);
+      params?.push(p);
       types++;
     }
   }

@@ -3,10 +3,11 @@
 // to the function imports, so every defined function's index moves up by one and every
 // use of one (call, return_call, ref.func, exports, start, element segments, constant
 // expressions, the name section) is remapped. Everything else the rewrite adds — the new
-// types, the fuel and grow-failed globals, the memory.grow wrapper function — is appended
-// at the end of its index space, so no other index moves.
+// types, the fuel and grow-failed globals, the memory.grow wrapper and dirty-range
+// functions, the dirty-map memory — is appended at the end of its index space, so no
+// other index moves.
 import { Reader, Writer, encodeU32, hex } from './bytes.ts';
-import { rewriteInstructions, type CodeRewrite } from './code.ts';
+import { rewriteInstructions, type CodeRewrite, type DirtyTracking } from './code.ts';
 import { InstrumentError } from './errors.ts';
 import {
   INTERRUPT_MODULE,
@@ -27,8 +28,12 @@ import {
 export const INTERRUPT_NAME = 'interrupt';
 const INTERRUPT_TYPE = [0x60, 0x00, 0x01, 0x7f]; // func [] -> [i32]
 const GROW_TYPE = [0x60, 0x01, 0x7f, 0x01, 0x7f]; // func [i32] -> [i32], the type of memory.grow
-/** Name of the memory.grow wrapper in the name section (stack traces, profiles). */
+const RANGE_TYPE = [0x60, 0x02, 0x7f, 0x7f, 0x00]; // func [i32 i32] -> [], the dirty-range marker
+/** Names of the added functions in the name section (stack traces, profiles). */
 const GROW_FUNC_NAME = `${INTERRUPT_MODULE}/memory.grow`;
+const RANGE_FUNC_NAME = `${INTERRUPT_MODULE}/mark-dirty`;
+/** V8's limit on parameters plus locals of one function (kV8MaxWasmFunctionLocals). */
+const MAX_LOCALS = 50_000;
 const CONSTANT = 'a constant expression';
 
 export interface RewriteOptions {
@@ -37,6 +42,7 @@ export interface RewriteOptions {
   initialFuel: number;
   sharedMemory: boolean;
   trackGrowFailures: boolean;
+  dirtyTracking: boolean;
 }
 
 export interface RewriteResult {
@@ -44,9 +50,12 @@ export interface RewriteResult {
   globals: Array<{ exportName: string; valueType: string; index: number }>;
   fuelGlobal: string | null;
   growFailedGlobal: string | null;
+  dirtyMemory: string | null;
   memory: MemoryFacts;
   loops: number;
   growCalls: number;
+  stores: number;
+  bulkOps: number;
   functions: number;
   entryChecks: number;
 }
@@ -68,6 +77,33 @@ function growBody(flag: number): Uint8Array {
     0x41, 0x7f, 0x46,
     0x04, 0x40, 0x41, 0x01, 0x24, ...encodeU32(flag), 0x0b,
     0x20, 0x00,
+    0x0b,
+  ]);
+}
+
+/**
+ * The function every memory.init / memory.copy / memory.fill calls after it wrote
+ * [dest, dest+len) (so dest + len - 1 cannot wrap): marks the pages of that range in the
+ * dirty map with one memory.fill on the map.
+ *   (func (param $d i32) (param $n i32)
+ *     (if (local.get $n) (then
+ *       (memory.fill $dirty
+ *         (i32.shr_u (local.get $d) (i32.const 16))
+ *         (i32.const 1)
+ *         (i32.add (i32.sub (i32.shr_u (i32.sub (i32.add (local.get $d) (local.get $n)) (i32.const 1)) (i32.const 16))
+ *                           (i32.shr_u (local.get $d) (i32.const 16)))
+ *                  (i32.const 1))))))
+ */
+function rangeBody(dirtyMemory: number): Uint8Array {
+  return new Uint8Array([
+    0x00, // no locals
+    0x20, 0x01, 0x04, 0x40,
+    0x20, 0x00, 0x41, 0x10, 0x76,
+    0x41, 0x01,
+    0x20, 0x00, 0x20, 0x01, 0x6a, 0x41, 0x01, 0x6b, 0x41, 0x10, 0x76,
+    0x20, 0x00, 0x41, 0x10, 0x76, 0x6b, 0x41, 0x01, 0x6a,
+    0xfc, 0x0b, ...encodeU32(dirtyMemory),
+    0x0b,
     0x0b,
   ]);
 }
@@ -108,6 +144,16 @@ export class ModuleRewriter {
   private readonly growFunc: number;
   private readonly growType: number;
   private readonly growFlagIndex: number;
+  /** Dirty-page tracking: the marker function, its type, the dirty-map memory; -1 when off. */
+  private readonly dirty: DirtyTracking | null;
+  private readonly rangeFunc: number;
+  private readonly rangeType: number;
+  private readonly dirtyMemoryIndex: number;
+  /** Parameter count of each type (-1: not a function type) and type of each defined function; dirty tracking only. */
+  private readonly paramCounts: number[] = [];
+  private readonly funcTypes: Uint32Array = new Uint32Array(0);
+  /** Reused to build a function's local declarations when scratch locals are added. */
+  private readonly header = new Writer(64);
   /** Globals appended after the defined ones: fuel, then the grow-failed flag. */
   private readonly addedGlobals: number;
   private readonly check: Uint8Array | null;
@@ -116,6 +162,7 @@ export class ModuleRewriter {
   private readonly exported: RewriteResult['globals'] = [];
   private fuelGlobal: string | null = null;
   private growFailedGlobal: string | null = null;
+  private dirtyMemory: string | null = null;
   private entryChecks = 0;
 
   constructor(buf: Uint8Array, options: RewriteOptions) {
@@ -127,13 +174,21 @@ export class ModuleRewriter {
     this.typeCount = 0;
     if (type) {
       const r = this.reader(type);
-      this.typeCount = countTypes(r);
+      this.typeCount = countTypes(r, options.dirtyTracking ? this.paramCounts : undefined);
       expectEnd(r);
     }
     const imports = this.find(2);
     this.imports = readImports(imports ? this.reader(imports) : null, options.sharedMemory);
     const functions = this.find(3);
     this.definedFuncs = functions ? this.reader(functions).u32() : 0;
+    if (options.dirtyTracking && functions) {
+      // Each function's parameter count places the scratch locals after its own.
+      const r = this.reader(functions);
+      r.u32();
+      this.funcTypes = new Uint32Array(this.definedFuncs);
+      for (let i = 0; i < this.definedFuncs; i++) this.funcTypes[i] = r.u32();
+      expectEnd(r);
+    }
     const globals = this.find(6);
     const definedGlobals = globals ? this.reader(globals).u32() : 0;
     const memory = this.find(5);
@@ -154,8 +209,20 @@ export class ModuleRewriter {
     this.fuelIndex = options.interruption ? nextGlobal++ : -1;
     this.growFlagIndex = this.grow ? nextGlobal++ : -1;
     this.addedGlobals = nextGlobal - this.imports.globals - definedGlobals;
-    this.growType = this.grow ? this.typeCount + (options.interruption ? 1 : 0) : -1;
-    this.growFunc = this.grow ? this.imports.funcs + this.shift + this.definedFuncs : -1;
+    if (options.dirtyTracking && (options.sharedMemory || !definesMemory)) {
+      throw new InstrumentError('dirty tracking needs a module that defines its memory; it cannot be combined with sharedMemory');
+    }
+    let nextType = this.typeCount + (options.interruption ? 1 : 0);
+    this.growType = this.grow ? nextType++ : -1;
+    this.rangeType = options.dirtyTracking ? nextType++ : -1;
+    let nextFunc = this.imports.funcs + this.shift + this.definedFuncs;
+    this.growFunc = this.grow ? nextFunc++ : -1;
+    this.rangeFunc = options.dirtyTracking ? nextFunc++ : -1;
+    // The dirty map is the second memory: the module's own memory is index 0.
+    this.dirtyMemoryIndex = options.dirtyTracking ? 1 : -1;
+    this.dirty = options.dirtyTracking
+      ? { memory: this.dirtyMemoryIndex, markRange: this.rangeFunc, nextLocal: 0, scratch: new Int32Array(8), added: [], stores: 0, bulk: 0 }
+      : null;
     // The interrupt import is appended after the existing function imports.
     this.check = options.interruption ? checkSequence(this.fuelIndex, this.imports.funcs) : null;
     this.rw = {
@@ -167,6 +234,7 @@ export class ModuleRewriter {
       loops: 0,
       tailCall: false,
       where: CONSTANT,
+      dirty: null,
     };
     this.out = new Writer(buf.length + (buf.length >> 3) + 256);
   }
@@ -179,6 +247,7 @@ export class ModuleRewriter {
     const missing = new Set<number>([7]);
     if (options.interruption) for (const id of [1, 2, 6]) missing.add(id);
     if (this.grow) for (const id of [1, 3, 6, 10]) missing.add(id);
+    if (this.dirty) for (const id of [1, 3, 10]) missing.add(id);
     for (const s of this.sections) missing.delete(s.id);
     const emitMissingBefore = (rank: number) => {
       for (const id of [...missing].sort((x, y) => SECTION_RANK[x]! - SECTION_RANK[y]!)) {
@@ -202,9 +271,12 @@ export class ModuleRewriter {
       globals: this.exported,
       fuelGlobal: this.fuelGlobal,
       growFailedGlobal: this.growFailedGlobal,
+      dirtyMemory: this.dirtyMemory,
       memory: this.memory,
       loops: this.rw.loops,
       growCalls: this.rw.growCalls,
+      stores: this.dirty?.stores ?? 0,
+      bulkOps: this.dirty?.bulk ?? 0,
       functions: this.definedFuncs,
       entryChecks: this.entryChecks,
     };
@@ -226,6 +298,8 @@ export class ModuleRewriter {
     const { out, buf } = this;
     const interruption = this.options.interruption;
     const grow = this.grow;
+    const dirty = this.dirty !== null;
+    const codeChanges = interruption || grow || dirty;
     const r = s ? this.reader(s) : null;
     const sized = (body: () => void) => {
       out.byte(id);
@@ -234,13 +308,14 @@ export class ModuleRewriter {
       out.endSized(at);
     };
     switch (id) {
-      case 1: // type: append () -> i32 for the interrupt import, i32 -> i32 for the grow wrapper
-        if (!interruption && !grow) return out.copy(buf, s!.start, s!.end);
+      case 1: // type: append () -> i32 for the interrupt import, i32 -> i32 for the grow wrapper, (i32 i32) -> () for the range marker
+        if (!codeChanges) return out.copy(buf, s!.start, s!.end);
         return sized(() => {
-          out.u32((r ? r.u32() : 0) + (interruption ? 1 : 0) + (grow ? 1 : 0));
+          out.u32((r ? r.u32() : 0) + (interruption ? 1 : 0) + (grow ? 1 : 0) + (dirty ? 1 : 0));
           if (r) out.copy(buf, r.pos, r.end);
           if (interruption) out.bytes(new Uint8Array(INTERRUPT_TYPE));
           if (grow) out.bytes(new Uint8Array(GROW_TYPE));
+          if (dirty) out.bytes(new Uint8Array(RANGE_TYPE));
         });
       case 2: // import: append the interrupt import after the existing ones
         if (!interruption) return out.copy(buf, s!.start, s!.end);
@@ -252,24 +327,28 @@ export class ModuleRewriter {
           out.byte(0x00);
           out.u32(this.typeCount);
         });
-      case 3: // function: declare the grow wrapper last
-        if (!grow) return out.copy(buf, s!.start, s!.end);
+      case 3: // function: declare the grow wrapper and the range marker last
+        if (!grow && !dirty) return out.copy(buf, s!.start, s!.end);
         return sized(() => {
-          out.u32(this.definedFuncs + 1);
+          out.u32(this.definedFuncs + (grow ? 1 : 0) + (dirty ? 1 : 0));
           if (r) {
             r.u32();
             out.copy(buf, r.pos, r.end);
           }
-          out.u32(this.growType);
+          if (grow) out.u32(this.growType);
+          if (dirty) out.u32(this.rangeType);
         });
       case 4:
         return sized(() => this.tables(r!));
-      case 5: // the one memory, with its maximum capped
+      case 5: // the one memory, with its maximum capped; then the dirty map
         return sized(() => {
-          out.u32(1);
+          out.u32(dirty ? 2 : 1);
           out.byte(0x01);
           out.u32(this.memory.initialPages);
           out.u32(this.memory.maximumPages);
+          // One byte per 64 KiB page of a 4 GiB memory: exactly one page, never grown, so
+          // every page index a store can compute is inside it.
+          if (dirty) out.bytes(new Uint8Array([0x01, 0x01, 0x01]));
         });
       case 6:
         return sized(() => this.globals(r));
@@ -280,7 +359,7 @@ export class ModuleRewriter {
       case 9:
         return sized(() => this.elements(r!));
       case 10:
-        if (!interruption && !grow) return out.copy(buf, s!.start, s!.end);
+        if (!codeChanges) return out.copy(buf, s!.start, s!.end);
         return sized(() => this.code(r));
       default:
         // function, tag, data count, data: nothing in them changes.
@@ -289,7 +368,7 @@ export class ModuleRewriter {
   }
 
   private custom(s: Section): void {
-    const codeChanges = this.options.interruption || this.grow;
+    const codeChanges = this.options.interruption || this.grow || this.dirty !== null;
     if (codeChanges && s.name === 'name') {
       // The name section gives stack traces and profiles their function names, so it is
       // kept and its function indices are moved like every other use. If it cannot be
@@ -354,7 +433,7 @@ export class ModuleRewriter {
       out.byte(0x7f); // i32
       out.byte(0x01); // mutable
       out.byte(0x41); // i32.const
-      writeS32(out, this.options.initialFuel);
+      out.s32(this.options.initialFuel);
       out.byte(0x0b);
     }
     if (this.grow) {
@@ -398,12 +477,18 @@ export class ModuleRewriter {
       this.growFailedGlobal = unique('__l8_grow_failed');
       added.push({ name: this.growFailedGlobal, index: this.growFlagIndex });
     }
-    out.u32(count + added.length);
+    if (this.dirty) this.dirtyMemory = unique('__l8_dirty');
+    out.u32(count + added.length + (this.dirty ? 1 : 0));
     out.copy(entries.buf, 0, entries.len);
     for (const a of added) {
       out.name(a.name);
       out.byte(0x03);
       out.u32(a.index);
+    }
+    if (this.dirty) {
+      out.name(this.dirtyMemory!);
+      out.byte(0x02);
+      out.u32(this.dirtyMemoryIndex);
     }
   }
 
@@ -471,18 +556,19 @@ export class ModuleRewriter {
     expectEnd(r);
   }
 
-  /** `r` is null when the module has no code section and only the grow wrapper is written. */
+  /** `r` is null when the module has no code section and only the added functions are written. */
   private code(r: Reader | null): void {
-    const { out, buf, rw, check } = this;
+    const { out, buf, rw, check, dirty } = this;
     const count = r ? r.u32() : 0;
     if (count !== this.definedFuncs) {
       r!.fail(`the code section has ${count} function bodies but the function section declares ${this.definedFuncs}`);
     }
-    out.u32(count + (this.grow ? 1 : 0));
-    if (!r) return this.growWrapper();
+    out.u32(count + (this.grow ? 1 : 0) + (dirty ? 1 : 0));
+    if (!r) return this.addedFunctions();
     const sectionEnd = r.end;
     rw.check = check;
     rw.growFunc = this.growFunc;
+    rw.dirty = dirty;
     for (let i = 0; i < count; i++) {
       const index = this.imports.funcs + i;
       const size = r.u32();
@@ -490,14 +576,24 @@ export class ModuleRewriter {
       const bodyEnd = bodyStart + size;
       if (bodyEnd > sectionEnd) r.fail(`function ${index}'s body runs past the end of the code section`, bodyStart);
       const sizeAt = out.beginSized();
-      // Locals are copied unchanged: the check needs none.
+      // Locals are copied unchanged; dirty tracking appends the scratch locals it used below.
       r.end = bodyEnd;
-      for (let groups = r.u32(); groups > 0; groups--) {
-        r.u32();
+      let declared = 0;
+      const groups = r.u32();
+      const groupsAt = r.pos;
+      for (let g = groups; g > 0; g--) {
+        declared += r.u32();
         readValtype(r);
       }
       out.copy(buf, bodyStart, r.pos);
       const instructionsAt = out.len;
+      if (dirty) {
+        const params = this.paramCounts[this.funcTypes[i]!] ?? -1;
+        if (params < 0) r.fail(`function ${index} has type ${this.funcTypes[i]}, which is not a function type`, bodyStart);
+        dirty.nextLocal = params + declared;
+        dirty.scratch.fill(-1);
+        dirty.added.length = 0;
+      }
       rw.where = index;
       rw.tailCall = false;
       const end = rewriteInstructions(buf, r.pos, bodyEnd, out, rw);
@@ -507,6 +603,21 @@ export class ModuleRewriter {
         out.insert(instructionsAt, check);
         this.entryChecks++;
       }
+      if (dirty && dirty.added.length > 0) {
+        if (dirty.nextLocal > MAX_LOCALS) {
+          r.fail(`function ${index} has ${dirty.nextLocal - dirty.added.length} parameters and locals; dirty tracking needs ${dirty.added.length} more, past the engine's limit of ${MAX_LOCALS}`, bodyStart);
+        }
+        // The declarations are only complete now: rewrite them with one group per scratch local.
+        const h = this.header;
+        h.len = 0;
+        h.u32(groups + dirty.added.length);
+        h.copy(buf, groupsAt, r.pos);
+        for (const type of dirty.added) {
+          h.byte(0x01);
+          h.byte(type);
+        }
+        out.splice(sizeAt, instructionsAt - sizeAt, h.buf.subarray(0, h.len));
+      }
       out.endSized(sizeAt);
       r.pos = bodyEnd;
       r.end = sectionEnd;
@@ -514,13 +625,19 @@ export class ModuleRewriter {
     expectEnd(r);
     rw.check = null;
     rw.growFunc = -1;
-    if (this.grow) this.growWrapper();
+    rw.dirty = null;
+    this.addedFunctions();
   }
 
-  private growWrapper(): void {
-    const body = growBody(this.growFlagIndex);
-    this.out.u32(body.length);
-    this.out.bytes(body);
+  /** Bodies of the functions appended after the module's own: the grow wrapper, the range marker. */
+  private addedFunctions(): void {
+    const bodies: Uint8Array[] = [];
+    if (this.grow) bodies.push(growBody(this.growFlagIndex));
+    if (this.dirty) bodies.push(rangeBody(this.dirtyMemoryIndex));
+    for (const body of bodies) {
+      this.out.u32(body.length);
+      this.out.bytes(body);
+    }
   }
 
   private names(s: Section): void {
@@ -543,7 +660,7 @@ export class ModuleRewriter {
         out.byte(1);
         const subAt = out.beginSized();
         const n = sub.u32();
-        out.u32(n + (interrupt >= 0 ? 1 : 0) + (this.grow ? 1 : 0));
+        out.u32(n + (interrupt >= 0 ? 1 : 0) + (this.grow ? 1 : 0) + (this.dirty ? 1 : 0));
         let inserted = interrupt < 0;
         for (let i = 0; i < n; i++) {
           const index = sub.u32();
@@ -564,6 +681,10 @@ export class ModuleRewriter {
         if (this.grow) {
           out.u32(this.growFunc);
           out.name(GROW_FUNC_NAME);
+        }
+        if (this.dirty) {
+          out.u32(this.rangeFunc);
+          out.name(RANGE_FUNC_NAME);
         }
         expectEnd(sub);
         out.endSized(subAt);
@@ -591,18 +712,5 @@ export class ModuleRewriter {
       r.pos = subEnd;
     }
     out.endSized(at);
-  }
-}
-
-function writeS32(out: Writer, v: number): void {
-  v |= 0;
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
-      out.byte(b);
-      return;
-    }
-    out.byte(b | 0x80);
   }
 }

@@ -18,6 +18,8 @@ export interface RunOptions {
    * WebAssembly.Suspending async function that yields to the event loop every time.
    */
   mode?: 'sync' | 'jspi';
+  /** Changes the imports before instantiation (e.g. wraps WASI functions to watch what they write). */
+  wrapImports?: (imports: WebAssembly.Imports) => void;
 }
 
 export interface RunResult {
@@ -39,6 +41,7 @@ export interface Guest {
 export function instantiate(language: Language, bytes: Uint8Array, options: RunOptions = {}): Guest {
   const { instrumented, quantum = 10_000, mode = 'sync' } = options;
   const { imports, init } = guestImports(language);
+  options.wrapImports?.(imports);
   let interrupts = 0;
   if (instrumented?.interruptImport) {
     const { module, name } = instrumented.interruptImport;

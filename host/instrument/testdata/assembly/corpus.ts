@@ -52,6 +52,19 @@ export function floats(n: i32): f64 {
   return acc;
 }
 
+/** Store-heavy: n pseudo-random 32-bit stores into a 256 KiB buffer, then its checksum. */
+export function stores(n: i32, seed: u32): u32 {
+  const a = new StaticArray<u32>(65536);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = x * 1103515245 + 12345;
+    unchecked((a[(x >>> 8) & 65535] = x));
+  }
+  let h: u32 = 2166136261;
+  for (let i = 0; i < 65536; i++) h = (h ^ unchecked(a[i])) * 16777619;
+  return h;
+}
+
 /** Loops until `limit` iterations pass; with a huge limit it is effectively infinite. */
 export function spin(limit: i32): i32 {
   let i = 0;

@@ -51,6 +51,23 @@ func sortChecksum(n int32, seed uint32) uint32 {
 	return h.Sum32()
 }
 
+// stores is store-heavy: n pseudo-random 32-bit stores into a 256 KiB buffer, then its checksum.
+//
+//go:wasmexport stores
+func stores(n int32, seed uint32) uint32 {
+	a := make([]uint32, 65536)
+	x := seed
+	for i := int32(0); i < n; i++ {
+		x = x*1103515245 + 12345
+		a[(x>>8)&65535] = x
+	}
+	h := uint32(2166136261)
+	for _, e := range a {
+		h = (h ^ e) * 16777619
+	}
+	return h
+}
+
 type record struct {
 	Name  string            `json:"name"`
 	Tags  []string          `json:"tags"`

@@ -53,6 +53,22 @@ pub extern "C" fn sort_checksum(n: u32, seed: u32) -> u32 {
     h
 }
 
+/// Store-heavy: n pseudo-random 32-bit stores into a 256 KiB buffer, then its checksum.
+#[no_mangle]
+pub extern "C" fn stores(n: u32, seed: u32) -> u32 {
+    let mut a = vec![0u32; 65536];
+    let mut x = seed;
+    for _ in 0..n {
+        x = x.wrapping_mul(1103515245).wrapping_add(12345);
+        a[((x >> 8) & 65535) as usize] = x;
+    }
+    let mut h: u32 = 2166136261;
+    for e in a {
+        h = (h ^ e).wrapping_mul(16777619);
+    }
+    h
+}
+
 #[no_mangle]
 pub extern "C" fn maps(n: u32) -> u32 {
     let mut hm: HashMap<u32, u32, BuildHasherDefault<DefaultHasher>> = HashMap::default();
