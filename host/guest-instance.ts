@@ -4,6 +4,22 @@
 // mapping in LoadedFunction work the same for all forms.
 import type { CallContext, GuestMessage, GuestRequest, GuestResponse } from './call-context.ts';
 
+/**
+ * What a function may reach besides its capabilities, from its manifest. Used by forms
+ * that give guests WASI 0.2 (components); core modules have no filesystem, environment
+ * or outgoing HTTP.
+ */
+export interface Sandbox {
+  /** The environment variables the guest sees: the function's config literals, nothing of the host's. */
+  env: Record<string, string>;
+  /** Host directories preopened for the guest. */
+  files: ReadonlyArray<{ host: string; guest: string; readOnly: boolean }>;
+  /** Allowed destinations of outgoing HTTP (functions/outbound-hosts.ts). */
+  outboundHosts: readonly string[];
+}
+
+export const EMPTY_SANDBOX: Sandbox = { env: {}, files: [], outboundHosts: [] };
+
 export interface InstanceOptions {
   /** Keep guest state between calls instead of restoring the snapshot. */
   reuse: boolean;
@@ -11,6 +27,8 @@ export interface InstanceOptions {
   fuelQuantum: number;
   /** A guest that runs longer than this without waiting lets other requests run. */
   sliceMs: number;
+  /** The function's sandbox grants (EMPTY_SANDBOX when absent). */
+  sandbox?: Sandbox;
 }
 
 /** Output of a guest before any request (during initialisation). */

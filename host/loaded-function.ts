@@ -4,7 +4,7 @@
 import { CallCancelled, type CallContext, type GuestMessage, type GuestRequest, type GuestResponse } from './call-context.ts';
 import { withDeadline } from './deadlines.ts';
 import { L8Error, toL8Error } from './errors.ts';
-import type { CompiledFunction, GuestInstance, InitOutput, InstanceOptions } from './guest-instance.ts';
+import type { CompiledFunction, GuestInstance, InitOutput, InstanceOptions, Sandbox } from './guest-instance.ts';
 import { AbiViolation } from './guest-memory.ts';
 import { InstancePool } from './instance-pool.ts';
 import { ProcExit } from './wasi-preview1.ts';
@@ -35,12 +35,12 @@ export class LoadedFunction {
   instantiateMillis = 0;
 
   /** Use LoadedFunction.load(), which also makes the first instance. */
-  private constructor(name: string, version: number, compiled: CompiledFunction, limits: FunctionLimits, tuning: HostTuning, initOutput: InitOutput) {
+  private constructor(name: string, version: number, compiled: CompiledFunction, limits: FunctionLimits, tuning: HostTuning, initOutput: InitOutput, sandbox?: Sandbox) {
     this.name = name;
     this.version = version;
     this.compiled = compiled;
     this.limits = limits;
-    const options: InstanceOptions = { reuse: limits.reuse, fuelQuantum: tuning.fuelQuantum, sliceMs: tuning.sliceMs };
+    const options: InstanceOptions = { reuse: limits.reuse, fuelQuantum: tuning.fuelQuantum, sliceMs: tuning.sliceMs, sandbox };
     const create = () => compiled.instantiate(options, initOutput);
     this.pool = new InstancePool(create, {
       maxInstances: limits.maxConcurrency,
@@ -53,8 +53,8 @@ export class LoadedFunction {
    * Loads a compiled function and instantiates it once, so a module whose
    * initialisation fails is refused at deploy time and the first request does not pay.
    */
-  static async load(name: string, version: number, compiled: CompiledFunction, limits: FunctionLimits, tuning: HostTuning, initOutput: InitOutput): Promise<LoadedFunction> {
-    const fn = new LoadedFunction(name, version, compiled, limits, tuning, initOutput);
+  static async load(name: string, version: number, compiled: CompiledFunction, limits: FunctionLimits, tuning: HostTuning, initOutput: InitOutput, sandbox?: Sandbox): Promise<LoadedFunction> {
+    const fn = new LoadedFunction(name, version, compiled, limits, tuning, initOutput, sandbox);
     const started = performance.now();
     let first: GuestInstance;
     try {

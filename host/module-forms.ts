@@ -2,11 +2,12 @@
 // is handed to the first form that accepts it (newest registration first), so adding a
 // form (proxy-wasm, components) never touches the others.
 import { createHash } from 'node:crypto';
+import { componentForm } from './component/component-form.ts';
 import { coreForm } from './core/core-form.ts';
 import type { CompiledFunction, CompileOptions, ModuleForm } from './guest-instance.ts';
 import { proxyWasmForm } from './proxy-wasm/form.ts';
 
-const forms: ModuleForm[] = [proxyWasmForm, coreForm];
+const forms: ModuleForm[] = [componentForm, proxyWasmForm, coreForm];
 
 export function registerForm(form: ModuleForm): void {
   if (!forms.some((f) => f.name === form.name)) forms.unshift(form);
