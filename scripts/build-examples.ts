@@ -20,7 +20,7 @@ export interface BuildTarget {
   build(options: BuildOptions): Promise<void>;
 }
 
-const languages = ['assemblyscript', 'rust', 'tinygo', 'proxy-wasm'] as const;
+const languages = ['assemblyscript', 'rust', 'tinygo', 'proxy-wasm', 'javascript'] as const;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SKIP_DIRS = new Set(['build', 'target', 'node_modules']);
 
