@@ -1,6 +1,8 @@
 // The ABI conformance suite (see README.md beside this file): the same behaviours,
 // checked against the conformance function of every guest language, each in a real
-// runtime process. Test names start with the language, so a failure names both.
+// runtime process, and on the component path against the Rust module wrapped into a
+// component and the wasi:http build (the behaviours wasi:http can express). Test names
+// start with the language or form, so a failure names both.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -8,7 +10,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis, type PrivateRedis } from '../../components/redis.test-support.ts';
 import { startRuntimeProcess, tempDataDir, type RuntimeProcess } from '../support/runtime-process.ts';
-import { LANGUAGES, requireBuild, type Language } from '../support/languages.ts';
+import { COMPONENT_FORMS, LANGUAGES, componentBuild, isWasiHttp, requireBuild, type ComponentForm, type Language } from '../support/languages.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // A runtime compiles and snapshots every module before it serves; with the SDK suites
@@ -34,15 +36,19 @@ function seededSequencer(path: string): void {
   db.close();
 }
 
-for (const language of LANGUAGES) {
+for (const language of [...LANGUAGES, ...COMPONENT_FORMS] as Array<Language | ComponentForm>) {
   describe(`conformance: ${language}`, () => {
     let runtime: RuntimeProcess;
     let url: string;
     const t = (behaviour: string) => `${language}: ${behaviour}`;
+    // A wasi:http component has no l8:faas imports and no subscriber: only the behaviours
+    // plain HTTP can express are checked for it (see README.md).
+    const wasiHttp = isWasiHttp(language);
+    const l8 = wasiHttp ? () => {} : it;
 
     beforeAll(async () => {
-      const module = requireBuild(language, 'conformance');
       const dir = tempDataDir('l8-conf-');
+      const module = (COMPONENT_FORMS as string[]).includes(language) ? await componentBuild(language as ComponentForm, dir) : requireBuild(language as Language, 'conformance');
       const grants = {
         state: ['default', 'other-allowed'],
         publish: { default: ['conf-events'] },
@@ -53,7 +59,7 @@ for (const language of LANGUAGES) {
       };
       const app = {
         functions: {
-          conformance: { module, routes: ['ANY /conf/*'], subscriptions: [{ broker: 'default', topic: 'conf-events' }], capabilities: grants },
+          conformance: { module, routes: ['ANY /conf/*'], subscriptions: wasiHttp ? [] : [{ broker: 'default', topic: 'conf-events' }], capabilities: grants },
           'conf-target': { module, capabilities: grants },
         },
       };
@@ -123,7 +129,7 @@ for (const language of LANGUAGES) {
       expect(await back.text()).toBe('8:ÄÖÜ 🚀 ok');
     });
 
-    it(t('round-trips state with binary values, and tells missing from empty'), async () => {
+    l8(t('round-trips state with binary values, and tells missing from empty'), async () => {
       const value = Uint8Array.from({ length: 256 }, (_, i) => i);
       expect((await fetch(`${url}/state/bin`, { method: 'PUT', body: value })).status).toBe(204);
       const got = await fetch(`${url}/state/bin`);
@@ -144,13 +150,13 @@ for (const language of LANGUAGES) {
       expect(await (await fetch(`${url}/state/k?store=other-allowed`)).text()).toBe('x');
     });
 
-    it(t('denies a state store the manifest does not grant'), async () => {
+    l8(t('denies a state store the manifest does not grant'), async () => {
       const response = await fetch(`${url}/state/k?store=secret`);
       expect(response.status).toBe(403);
       expect(await response.text()).toBe('denied: state store "secret" is not granted to function "conformance"; add it to capabilities.state in its manifest');
     });
 
-    it(t('reads config that is present, absent, and not granted'), async () => {
+    l8(t('reads config that is present, absent, and not granted'), async () => {
       const present = await fetch(`${url}/config/greeting`);
       expect([present.status, await present.text()]).toEqual([200, 'hello from config']);
       const absent = await fetch(`${url}/config/absent-key`);
@@ -160,7 +166,7 @@ for (const language of LANGUAGES) {
       expect(await denied.text()).toMatch(/^denied: config key "not-granted" is not granted/);
     });
 
-    it(t('publishes, gets a message id, and its subscriber receives the message'), async () => {
+    l8(t('publishes, gets a message id, and its subscriber receives the message'), async () => {
       const published = await fetch(`${url}/publish/conf-events`, { method: 'POST', body: 'payload-1' });
       expect(published.status).toBe(200);
       const id = await published.text();
@@ -174,13 +180,13 @@ for (const language of LANGUAGES) {
       expect(await received!.text()).toBe('payload-1');
     });
 
-    it(t('denies publishing to a topic the manifest does not grant'), async () => {
+    l8(t('denies publishing to a topic the manifest does not grant'), async () => {
       const response = await fetch(`${url}/publish/other-topic`, { method: 'POST', body: 'x' });
       expect(response.status).toBe(403);
       expect(await response.text()).toMatch(/^denied: publishing to topic "other-topic" on broker "default" is not granted/);
     });
 
-    it(t('dead-letters a message whose subscriber keeps failing, with the error'), async () => {
+    l8(t('dead-letters a message whose subscriber keeps failing, with the error'), async () => {
       const published = await fetch(`${url}/publish/conf-events`, { method: 'POST', body: 'doomed', headers: { 'x-meta-fail': 'always' } });
       const id = await published.text();
       let logs = '';
@@ -192,7 +198,7 @@ for (const language of LANGUAGES) {
       expect(logs).toContain(`asked to fail: ${id}`);
     });
 
-    it(t('invokes another function and gets its response'), async () => {
+    l8(t('invokes another function and gets its response'), async () => {
       const response = await fetch(`${url}/invoke/conf-target?path=/conf/echo/x&method=PUT`, { method: 'POST', headers: { 'x-test-k': 'v' }, body: 'through invoke' });
       expect(response.status).toBe(200);
       expect(response.headers.get('x-invoked')).toBe('conf-target');
@@ -202,7 +208,7 @@ for (const language of LANGUAGES) {
       expect([status.status, await status.text()]).toEqual([418, 'status 418']);
     });
 
-    it(t('gets an error when the invoke target is missing or not granted'), async () => {
+    l8(t('gets an error when the invoke target is missing or not granted'), async () => {
       const missing = await fetch(`${url}/invoke/missing-function`);
       expect(missing.status).toBe(404);
       expect(await missing.text()).toBe('not-found: no function named "missing-function" is deployed');
@@ -211,7 +217,7 @@ for (const language of LANGUAGES) {
       expect(await denied.text()).toMatch(/^denied: invoking function "secret-function" is not granted to function "conformance"/);
     });
 
-    it(t('lock: takes a free lock, is busy for everyone while held (no reentry), keeps alive and unlocks only for its owner'), async () => {
+    l8(t('lock: takes a free lock, is busy for everyone while held (no reentry), keeps alive and unlocks only for its owner'), async () => {
       const lock = (owner: string, method: string, query = '') => answer(`${url}/lock/res-a?owner=${owner}${query}`, { method });
       expect(await lock('alice', 'POST', '&expire=30')).toEqual([200, 'taken']);
       expect(await lock('bob', 'POST')).toEqual([409, 'busy']);
@@ -228,7 +234,7 @@ for (const language of LANGUAGES) {
       expect(await answer(`${url}/lock/never-taken?owner=alice`, { method: 'DELETE' })).toEqual([200, 'lock-does-not-exist']);
     });
 
-    it(t('lock: a lease expires unless kept alive'), async () => {
+    l8(t('lock: a lease expires unless kept alive'), async () => {
       const lock = (resource: string, owner: string, method: string, query = '') => answer(`${url}/lock/${resource}?owner=${owner}${query}`, { method });
       expect(await lock('lease-short', 'alice', 'POST', '&expire=1')).toEqual([200, 'taken']);
       expect(await lock('lease-kept', 'alice', 'POST', '&expire=1')).toEqual([200, 'taken']);
@@ -241,7 +247,7 @@ for (const language of LANGUAGES) {
       expect(await lock('lease-kept', 'alice', 'DELETE')).toEqual([200, 'success']);
     });
 
-    it(t('lock: maps denied and invalid calls to 403 and 400 with the host message'), async () => {
+    l8(t('lock: maps denied and invalid calls to 403 and 400 with the host message'), async () => {
       const denied = await fetch(`${url}/lock/r?owner=o&store=secret`, { method: 'POST' });
       expect(denied.status).toBe(403);
       expect(denied.headers.get('content-type')).toBe('text/plain');
@@ -254,7 +260,7 @@ for (const language of LANGUAGES) {
       expect(await answer(`${url}/lock/r?owner=o&expire=4294967296`, { method: 'PUT' })).toEqual([400, "query parameter 'expire' must be an integer from 0 to 4294967295, got '4294967296'"]);
     });
 
-    it(t('sequencer: ids strictly increase, and stay distinct under concurrent requests'), async () => {
+    l8(t('sequencer: ids strictly increase, and stay distinct under concurrent requests'), async () => {
       const next = async (key: string) => {
         const [status, body] = await answer(`${url}/sequence/${key}`, { method: 'POST' });
         expect([status, body]).toEqual([200, expect.stringMatching(/^[1-9]\d*$/)]);
@@ -270,13 +276,13 @@ for (const language of LANGUAGES) {
       for (const id of concurrent) expect(after > id).toBe(true);
     });
 
-    it(t('sequencer: ids beyond 32 bits arrive whole (the u64 at offset 8)'), async () => {
+    l8(t('sequencer: ids beyond 32 bits arrive whole (the u64 at offset 8)'), async () => {
       expect(await answer(`${url}/sequence/conf-wide`, { method: 'POST' })).toEqual([200, String(SEEDED_IDS['conf-wide']! + 1n)]);
       expect(await answer(`${url}/sequence/conf-wide`, { method: 'POST' })).toEqual([200, String(SEEDED_IDS['conf-wide']! + 2n)]);
       expect(await answer(`${url}/sequence/conf-huge`, { method: 'POST' })).toEqual([200, String(SEEDED_IDS['conf-huge']! + 1n)]);
     });
 
-    it(t('sequencer: maps denied and invalid calls, with the error record at offset 8'), async () => {
+    l8(t('sequencer: maps denied and invalid calls, with the error record at offset 8'), async () => {
       const denied = await fetch(`${url}/sequence/k?store=secret`, { method: 'POST' });
       expect(denied.status).toBe(403);
       expect(denied.headers.get('content-type')).toBe('text/plain');
@@ -301,7 +307,7 @@ for (const language of LANGUAGES) {
       expect(err).toMatchObject({ source: 'stderr', level: 'warn' });
     });
 
-    it(t('writes through the log import'), async () => {
+    l8(t('writes through the log import'), async () => {
       const response = await fetch(`${url}/log`);
       expect(await response.text()).toBe('logged');
       const logs = (await runtime.cli(['logs', 'conformance', '--json'])).stdout;

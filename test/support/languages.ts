@@ -1,11 +1,11 @@
 // The guest languages whose example builds the suites run against. In CI every language
 // must be built (a missing build fails); on a laptop a language whose toolchain is
 // missing is left out with a printed note, never silently.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './runtime-process.ts';
 
-export const ALL_LANGUAGES = ['assemblyscript', 'rust', 'tinygo'] as const;
+export const ALL_LANGUAGES = ['assemblyscript', 'rust', 'tinygo', 'javascript'] as const;
 export type Language = (typeof ALL_LANGUAGES)[number];
 
 export function buildPath(language: Language, fn: string): string {
@@ -29,5 +29,35 @@ export function requireBuild(language: Language, fn: string): string {
   if (!existsSync(path)) {
     throw new Error(`${language}: ${path} is missing; build the examples with "npm run build:examples"`);
   }
+  return path;
+}
+
+/**
+ * The conformance function on the component path, besides the JavaScript build (which is
+ * a component already): `rust-component` is the Rust core module wrapped into a component
+ * with standard tooling (it must behave exactly like its core twin), `javascript-http` is
+ * the wasi:http/incoming-handler build (examples/javascript/conformance-http), which
+ * implements the behaviours wasi:http can express.
+ */
+export const ALL_COMPONENT_FORMS = ['rust-component', 'javascript-http'] as const;
+export type ComponentForm = (typeof ALL_COMPONENT_FORMS)[number];
+
+/** The language build each component form comes from. */
+const COMPONENT_SOURCE: Record<ComponentForm, Language> = { 'rust-component': 'rust', 'javascript-http': 'javascript' };
+
+export const COMPONENT_FORMS: ComponentForm[] = ALL_COMPONENT_FORMS.filter((form) => LANGUAGES.includes(COMPONENT_SOURCE[form]));
+
+/** Whether a form is a plain wasi:http component (no l8:faas imports, no subscriber). */
+export function isWasiHttp(form: Language | ComponentForm): boolean {
+  return form === 'javascript-http';
+}
+
+/** The module of a component form's conformance function, made in `dir` when it has to be wrapped. */
+export async function componentBuild(form: ComponentForm, dir: string): Promise<string> {
+  if (form === 'javascript-http') return requireBuild('javascript', 'conformance-http');
+  const { wrapCoreModule } = await import('../../host/component/wrap.ts');
+  const { component } = await wrapCoreModule(readFileSync(requireBuild('rust', 'conformance')));
+  const path = join(dir, 'rust-conformance.component.wasm');
+  writeFileSync(path, component);
   return path;
 }

@@ -74,8 +74,8 @@ async function handle(request) {
       console.error('conformance stderr line');
       return text(200, 'printed');
     case 'GET /conf/trap':
-      // An exception escaping the handler is a failed request, not a trap, in
-      // StarlingMonkey; `unreachable` is what a trapping guest does.
+      // StarlingMonkey logs an exception that escapes the handler to stderr and returns
+      // without finishing the response; L8 reports that as the guest trapping.
       throw new Error('conformance trap requested by GET /conf/trap');
     case 'GET /conf/big':
       return big(url);
