@@ -37,9 +37,17 @@ export interface CodeRewrite {
 }
 
 /**
+ * Dirty pages are 4 KiB (the OS page size, a sixteenth of a wasm page): the map then has
+ * 2^20 entries for a 4 GiB memory (16 wasm pages), and a request that writes a few
+ * hundred bytes in many places costs far less to undo than with 64 KiB pages (Go hello
+ * writes 22 such pages, 8 wasm pages; bench/reset.ts).
+ */
+export const DIRTY_PAGE_BITS = 12;
+
+/**
  * State of dirty-page tracking while a function body is rewritten. A write of n bytes at
- * effective address e marks bytes e>>16 and (e+n-1)>>16 of the dirty-map memory (one
- * byte per 64 KiB page of memory 0), before it writes, so a write that straddles a page
+ * effective address e marks bytes e>>12 and (e+n-1)>>12 of the dirty-map memory (one
+ * byte per 4 KiB page of memory 0), before it writes, so a write that straddles a page
  * boundary marks both pages and one that traps has marked at most a page too many.
  * Stores need their operands in locals to compute the address under the value: each
  * function gets the scratch locals it uses, appended to its locals.
@@ -201,7 +209,7 @@ function putOp(buf: Uint8Array, at: number, op: number, index: number): number {
   return putU32(buf, at + 1, index);
 }
 
-/** Marks the page of local `addr` + `offset` in the dirty map: map[(addr + offset) >> 16] = 1. At most 27 bytes. */
+/** Marks the page of local `addr` + `offset` in the dirty map: map[(addr + offset) >> 12] = 1. At most 27 bytes. */
 function putMark(buf: Uint8Array, at: number, memory: number, addr: number, offset: number): number {
   at = putOp(buf, at, 0x20, addr); // local.get $addr
   if (offset !== 0) {
@@ -209,8 +217,8 @@ function putMark(buf: Uint8Array, at: number, memory: number, addr: number, offs
     at = putS32(buf, at, offset);
     buf[at++] = 0x6a; // i32.add
   }
-  buf[at++] = 0x41; // i32.const 16
-  buf[at++] = 0x10;
+  buf[at++] = 0x41; // i32.const DIRTY_PAGE_BITS
+  buf[at++] = DIRTY_PAGE_BITS;
   buf[at++] = 0x76; // i32.shr_u
   buf[at++] = 0x41; // i32.const 1
   buf[at++] = 0x01;

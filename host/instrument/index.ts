@@ -18,14 +18,14 @@
 //   that traps after a refused grow (an allocator's `unreachable`, Rust's abort) is then
 //   known to have run out of memory, even when it asked for one allocation far above
 //   the limit while its memory was still small.
-// - Dirty pages (option `dirtyTracking`): a second, exported memory of one page holds one
-//   byte per 64 KiB page of the module's memory, and every write to that memory — plain,
-//   SIMD and atomic stores, read-modify-write and cmpxchg, memory.fill, memory.copy and
-//   memory.init (destination) — first sets the bytes of the pages it touches, both of them
-//   when it straddles a page boundary. The host then restores only marked pages from its
-//   snapshot. A separate memory because the guest owns all of its own (a map inside it
-//   could be overwritten) and a byte map because marking is then one store, no
-//   read-modify-write; V8 runs multi-memory since 12.0 (Node 22).
+// - Dirty pages (option `dirtyTracking`): a second, exported memory holds one byte per
+//   4 KiB page (DIRTY_PAGE_SIZE) of the module's memory, and every write to that memory —
+//   plain, SIMD and atomic stores, read-modify-write and cmpxchg, memory.fill, memory.copy
+//   and memory.init (destination) — first sets the bytes of the pages it touches, both of
+//   them when it straddles a page boundary. The host then restores only marked pages from
+//   its snapshot. A separate memory because the guest owns all of its own (a map inside
+//   it could be overwritten) and a byte map because marking is then one store, no
+//   read-modify-write (a bitmap measured twice as slow); V8 runs multi-memory since 12.0.
 //
 // Written as a single streaming pass over the binary in plain TypeScript, with no
 // WebAssembly toolkit, for deploy-time speed. Measured on the 2-core dev box
@@ -37,6 +37,7 @@
 // need to understand exactly as the toolchain wrote it.
 import { InstrumentError } from './errors.ts';
 import { Reader } from './bytes.ts';
+import { DIRTY_PAGE_BITS } from './code.ts';
 import { INTERRUPT_MODULE, MAX_PAGES_32, checkPreamble, readLimits, readSectionTable } from './module.ts';
 import { INTERRUPT_NAME, ModuleRewriter } from './rewrite.ts';
 
@@ -77,7 +78,7 @@ export interface InstrumentOptions {
    */
   trackGrowFailures?: boolean;
   /**
-   * Mark every page the guest writes in an exported one-page "dirty map" memory
+   * Mark every 4 KiB page the guest writes in an exported "dirty map" memory
    * (`dirtyMemory`), so a reset can copy back only the pages a request touched (default
    * false). Costs about 1 ns per store (bench/instrument.ts); worth it when the memory
    * to restore is large. Needs a module that defines its memory (not `sharedMemory`).
@@ -98,9 +99,10 @@ export interface InstrumentedModule {
    */
   growFailedGlobal: string | null;
   /**
-   * Export name of the dirty map, a one-page memory whose byte p is set to 1 before the
-   * guest writes to page p (bytes p*65536 .. p*65536+65535) of its memory. The guest never
-   * clears it; the host clears what it restored. Null unless `dirtyTracking`.
+   * Export name of the dirty map, a memory of 1 MiB (one byte per 4 KiB of a 4 GiB
+   * memory) whose byte p is set to 1 before the guest writes to bytes p*DIRTY_PAGE_SIZE ..
+   * (p+1)*DIRTY_PAGE_SIZE-1 of its memory. The guest never clears it; the host clears
+   * what it restored. Null unless `dirtyTracking`.
    */
   dirtyMemory: string | null;
   /** The injected import the guest calls when fuel reaches 0: () -> i32 returning the new fuel. */
@@ -127,6 +129,9 @@ export interface InstrumentedModule {
 }
 
 export { INTERRUPT_MODULE } from './module.ts';
+export { DIRTY_PAGE_BITS } from './code.ts';
+/** Bytes of guest memory per entry of the dirty map. */
+export const DIRTY_PAGE_SIZE = 2 ** DIRTY_PAGE_BITS;
 export { INTERRUPT_NAME } from './rewrite.ts';
 export const DEFAULT_INITIAL_FUEL = 50_000_000;
 

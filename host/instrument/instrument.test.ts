@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { instrument, InstrumentError, type InstrumentedModule } from './index.ts';
+import { DIRTY_PAGE_SIZE, instrument, InstrumentError, type InstrumentedModule } from './index.ts';
 import { buildCorpus, guestImports, type CorpusModule } from './testdata/corpus.ts';
 import { instantiate, runCalls, type Call } from './testdata/run.ts';
 
@@ -615,7 +615,8 @@ describe('malformed or unsupported input', () => {
 });
 
 describe('dirty tracking', () => {
-  const PAGE = 65536;
+  const PAGE = 65536; // a wasm page
+  const G = DIRTY_PAGE_SIZE; // what one byte of the map stands for
   const VALUE: Record<string, string> = {
     i32: '(i32.const -1)',
     i64: '(i64.const -1)',
@@ -681,16 +682,19 @@ describe('dirty tracking', () => {
     };
   });
 
+  /** Dirty pages marked in the map (the memory has 4 wasm pages: 4 * PAGE / G entries). */
+  const marked = () => [...guest.dirty.subarray(0, (4 * PAGE) / G + 4)].flatMap((m, page) => (m ? [page] : []));
   /** Runs one write on zeroed memory and a clear map; returns the marked pages. */
   const marksOf = (fn: string, ...args: number[]) => {
     guest.bytes.fill(0);
     guest.dirty.fill(0);
     (guest.exports[fn] as (...a: number[]) => void)(...args);
-    return [...guest.dirty.subarray(0, 8)].flatMap((m, page) => (m ? [page] : []));
+    return marked();
   };
+  /** The dirty pages [from, from + length) touches. */
   const pages = (from: number, length: number) => {
     const list = [];
-    for (let p = Math.floor(from / PAGE); p <= Math.floor((from + length - 1) / PAGE) && length > 0; p++) list.push(p);
+    for (let p = Math.floor(from / G); p <= Math.floor((from + length - 1) / G) && length > 0; p++) list.push(p);
     return list;
   };
   /** The write landed where it should: nothing outside [from, from + length) changed. */
@@ -700,13 +704,14 @@ describe('dirty tracking', () => {
     expect(guest.bytes.subarray(from, from + length).some((b) => b !== 0)).toBe(true);
   };
 
-  it('exports a one-page dirty map and counts what it instruments', () => {
+  it('exports a dirty map of one byte per dirty page of 4 GiB and counts what it instruments', () => {
     const { result } = guest;
     expect(result.dirtyMemory).toBe('__l8_dirty');
     expect(result.stats.stores).toBe(plainStores.length + atomicWrites.length + 1 + 4);
     expect(result.stats.bulkOps).toBe(3);
     const map = guest.exports.__l8_dirty as WebAssembly.Memory;
-    expect(map.buffer.byteLength).toBe(PAGE);
+    expect(G).toBe(4096);
+    expect(map.buffer.byteLength).toBe(2 ** 32 / G);
     expect(() => map.grow(1)).toThrow(RangeError);
     expect(Buffer.from(result.bytes).includes('l8:internal/mark-dirty')).toBe(false); // no name section in the input
     expect(instrument(module('rust').bytes, { maxMemoryPages: 16384, dirtyTracking: true }).bytes).toSatisfy(
@@ -715,7 +720,7 @@ describe('dirty tracking', () => {
   });
 
   it.each(plainStores)('%s (%i bytes) marks its page, both pages when it straddles a boundary', (op, size) => {
-    for (const address of [0, PAGE - size, PAGE - 1, 3 * PAGE - 3, 4 * PAGE - size]) {
+    for (const address of [0, G - size, G - 1, PAGE - 3, 3 * PAGE - 1, 4 * PAGE - size]) {
       expect(marksOf(op, address), `${op} at ${address}`).toEqual(pages(address, size));
       wroteOnly(address, size);
     }
@@ -723,31 +728,30 @@ describe('dirty tracking', () => {
 
   it.each(atomicWrites)('%s (%i bytes) marks its page', (op, size) => {
     // Atomic accesses must be aligned, so they never straddle.
-    for (const address of [0, PAGE - size, PAGE, 2 * PAGE + 8 * size, 4 * PAGE - size]) {
+    for (const address of [0, G - size, G, PAGE - size, 2 * PAGE + 8 * size, 4 * PAGE - size]) {
       expect(marksOf(op, address), `${op} at ${address}`).toEqual(pages(address, size));
       wroteOnly(address, size);
     }
   });
 
-  it('includes the memarg offset in the address', () => {
-    expect(marksOf('offset', 0)).toEqual([1]);
-    expect(marksOf('offset', PAGE - 4)).toEqual([1, 2]);
-    wroteOnly(2 * PAGE - 4, 8);
-    expect(marksOf('offset', 3 * PAGE - 8)).toEqual([3]);
+  it('includes the memarg offset (65536) in the address', () => {
+    for (const address of [0, G - 4, PAGE - 4, 3 * PAGE - 8]) {
+      expect(marksOf('offset', address), `at ${address}`).toEqual(pages(address + PAGE, 8));
+      wroteOnly(address + PAGE, 8);
+    }
   });
 
   it.each([
     ['fill', 9],
     ['copy', 0xee],
   ])('memory.%s marks its destination range and writes what it did', (fn, value) => {
-    const cases: Array<[number, number]> = [[0xfff0, 0x20], [0x1234, 0x10], [0x2ffff, 1], [0x8000, 0x10000], [PAGE, 0]];
+    const cases: Array<[number, number]> = [[0xfff0, 0x20], [G - 1, 2], [0x1234, 0x10], [0x2ffff, 1], [0x8000, 0x10000], [PAGE, 0]];
     for (const [address, length] of cases) {
       guest.bytes.fill(0);
       guest.dirty.fill(0);
       guest.bytes.fill(0xee, 0x30000); // copy's source
       (guest.exports[fn] as (a: number, n: number) => void)(address, length);
-      const marked = [...guest.dirty.subarray(0, 8)].flatMap((m, page) => (m ? [page] : []));
-      expect(marked, `${fn}(${address}, ${length})`).toEqual(pages(address, length));
+      expect(marked(), `${fn}(${address}, ${length})`).toEqual(pages(address, length));
       expect(guest.bytes.subarray(address, address + length).every((b) => b === value)).toBe(true);
     }
     // Out of bounds: traps before writing, marks nothing.
@@ -758,7 +762,7 @@ describe('dirty tracking', () => {
 
   it('memory.init marks its destination range', () => {
     const data = new TextEncoder().encode('0123456789abcdef');
-    for (const [address, length] of [[PAGE - 8, 16], [2 * PAGE, 0], [3 * PAGE + 100, 16]] as Array<[number, number]>) {
+    for (const [address, length] of [[PAGE - 8, 16], [G - 1, 2], [2 * PAGE, 0], [3 * PAGE + 100, 16]] as Array<[number, number]>) {
       expect(marksOf('init', address, length)).toEqual(pages(address, length));
       expect([...guest.bytes.subarray(address, address + length)]).toEqual([...data.subarray(0, length)]);
     }
@@ -770,7 +774,7 @@ describe('dirty tracking', () => {
   it('keeps parameters and locals of every type intact around the scratch locals', () => {
     guest.dirty.fill(0);
     expect((guest.exports.locals as (a: number, b: bigint) => number)(PAGE - 20, 1000n)).toBe(1.5 + 2.25 + 1000 + 8);
-    expect([...guest.dirty.subarray(0, 3)]).toEqual([1, 1, 0]);
+    expect(marked()).toEqual(pages(PAGE - 20, 60));
     const view = new DataView(guest.bytes.buffer);
     expect(view.getFloat32(PAGE - 20, true)).toBe(1.5);
     expect(view.getBigInt64(PAGE - 12, true)).toBe(1000n);
@@ -798,8 +802,8 @@ describe('dirty tracking', () => {
               return impl(...args);
             } finally {
               const after = Buffer.from(memory.buffer);
-              for (let p = 0; p < before.length / PAGE; p++) {
-                if (!after.subarray(p * PAGE, (p + 1) * PAGE).equals(before.subarray(p * PAGE, (p + 1) * PAGE))) dirty![p] = 1;
+              for (let p = 0; p < before.length / G; p++) {
+                if (!after.subarray(p * G, (p + 1) * G).equals(before.subarray(p * G, (p + 1) * G))) dirty![p] = 1;
               }
             }
           };
@@ -820,8 +824,8 @@ describe('dirty tracking', () => {
     const now = Buffer.from(memory.buffer);
     const changed = [];
     const unmarked = [];
-    for (let p = 0; p < snapshot.length / PAGE; p++) {
-      if (now.subarray(p * PAGE, (p + 1) * PAGE).equals(snapshot.subarray(p * PAGE, (p + 1) * PAGE))) continue;
+    for (let p = 0; p < snapshot.length / G; p++) {
+      if (now.subarray(p * G, (p + 1) * G).equals(snapshot.subarray(p * G, (p + 1) * G))) continue;
       changed.push(p);
       if (!dirty[p]) unmarked.push(p);
     }

@@ -7,7 +7,7 @@
 // functions, the dirty-map memory — is appended at the end of its index space, so no
 // other index moves.
 import { Reader, Writer, encodeU32, hex } from './bytes.ts';
-import { rewriteInstructions, type CodeRewrite, type DirtyTracking } from './code.ts';
+import { DIRTY_PAGE_BITS, rewriteInstructions, type CodeRewrite, type DirtyTracking } from './code.ts';
 import { InstrumentError } from './errors.ts';
 import {
   INTERRUPT_MODULE,
@@ -32,6 +32,8 @@ const RANGE_TYPE = [0x60, 0x02, 0x7f, 0x7f, 0x00]; // func [i32 i32] -> [], the 
 /** Names of the added functions in the name section (stack traces, profiles). */
 const GROW_FUNC_NAME = `${INTERRUPT_MODULE}/memory.grow`;
 const RANGE_FUNC_NAME = `${INTERRUPT_MODULE}/mark-dirty`;
+/** Wasm pages of the dirty map: one byte for each dirty page of a 4 GiB memory. */
+const DIRTY_MAP_PAGES = 2 ** (32 - DIRTY_PAGE_BITS) / 65536;
 /** V8's limit on parameters plus locals of one function (kV8MaxWasmFunctionLocals). */
 const MAX_LOCALS = 50_000;
 const CONSTANT = 'a constant expression';
@@ -84,24 +86,25 @@ function growBody(flag: number): Uint8Array {
 /**
  * The function every memory.init / memory.copy / memory.fill calls after it wrote
  * [dest, dest+len) (so dest + len - 1 cannot wrap): marks the pages of that range in the
- * dirty map with one memory.fill on the map.
+ * dirty map with one memory.fill on the map (B = DIRTY_PAGE_BITS).
  *   (func (param $d i32) (param $n i32)
  *     (if (local.get $n) (then
  *       (memory.fill $dirty
- *         (i32.shr_u (local.get $d) (i32.const 16))
+ *         (i32.shr_u (local.get $d) (i32.const B))
  *         (i32.const 1)
- *         (i32.add (i32.sub (i32.shr_u (i32.sub (i32.add (local.get $d) (local.get $n)) (i32.const 1)) (i32.const 16))
- *                           (i32.shr_u (local.get $d) (i32.const 16)))
+ *         (i32.add (i32.sub (i32.shr_u (i32.sub (i32.add (local.get $d) (local.get $n)) (i32.const 1)) (i32.const B))
+ *                           (i32.shr_u (local.get $d) (i32.const B)))
  *                  (i32.const 1))))))
  */
 function rangeBody(dirtyMemory: number): Uint8Array {
+  const B = DIRTY_PAGE_BITS;
   return new Uint8Array([
     0x00, // no locals
     0x20, 0x01, 0x04, 0x40,
-    0x20, 0x00, 0x41, 0x10, 0x76,
+    0x20, 0x00, 0x41, B, 0x76,
     0x41, 0x01,
-    0x20, 0x00, 0x20, 0x01, 0x6a, 0x41, 0x01, 0x6b, 0x41, 0x10, 0x76,
-    0x20, 0x00, 0x41, 0x10, 0x76, 0x6b, 0x41, 0x01, 0x6a,
+    0x20, 0x00, 0x20, 0x01, 0x6a, 0x41, 0x01, 0x6b, 0x41, B, 0x76,
+    0x20, 0x00, 0x41, B, 0x76, 0x6b, 0x41, 0x01, 0x6a,
     0xfc, 0x0b, ...encodeU32(dirtyMemory),
     0x0b,
     0x0b,
@@ -346,9 +349,13 @@ export class ModuleRewriter {
           out.byte(0x01);
           out.u32(this.memory.initialPages);
           out.u32(this.memory.maximumPages);
-          // One byte per 64 KiB page of a 4 GiB memory: exactly one page, never grown, so
-          // every page index a store can compute is inside it.
-          if (dirty) out.bytes(new Uint8Array([0x01, 0x01, 0x01]));
+          // One byte per dirty page of a 4 GiB memory, fixed size (never grown), so every
+          // page index a store can compute is inside it.
+          if (dirty) {
+            out.byte(0x01);
+            out.u32(DIRTY_MAP_PAGES);
+            out.u32(DIRTY_MAP_PAGES);
+          }
         });
       case 6:
         return sized(() => this.globals(r));
