@@ -1,6 +1,10 @@
 // Reading and writing canonical-ABI values in a guest's linear memory.
 // Every read is bounds-checked and copies out, so the host never keeps a view into
 // guest memory past the call; every allocation goes through the guest's cabi_realloc.
+// With a dirty map (a module instrumented with dirty tracking), every write also marks
+// the 4 KiB pages it touched, as the guest's own stores do, so a reset that restores
+// only marked pages also undoes what the host wrote.
+import { DIRTY_PAGE_BITS } from './instrument/index.ts';
 
 export type Fields = Array<[string, string]>;
 
@@ -25,13 +29,16 @@ export type Realloc = (oldPtr: number, oldSize: number, align: number, newSize: 
 export class GuestMemory {
   readonly memory: WebAssembly.Memory;
   private readonly realloc: Realloc;
+  /** One byte per 4 KiB page (DIRTY_PAGE_SIZE), set to 1 when the page is written; null without dirty tracking. */
+  private readonly dirty: Uint8Array | null;
   private buffer: ArrayBuffer;
   private bytes: Uint8Array;
   private view: DataView;
 
-  constructor(memory: WebAssembly.Memory, realloc: Realloc) {
+  constructor(memory: WebAssembly.Memory, realloc: Realloc, dirty: Uint8Array | null = null) {
     this.memory = memory;
     this.realloc = realloc;
+    this.dirty = dirty;
     this.buffer = memory.buffer;
     this.bytes = new Uint8Array(this.buffer);
     this.view = new DataView(this.buffer);
@@ -65,6 +72,18 @@ export class GuestMemory {
     }
   }
 
+  /**
+   * Marks the pages of [ptr, ptr+len) as written. Every write method here calls it; code
+   * that writes through `u8()` (WASI random_get) must call it too.
+   */
+  markWritten(ptr: number, len: number): void {
+    const dirty = this.dirty;
+    if (dirty === null || len <= 0) return;
+    // The range was bounds-checked: ptr + len <= memory size <= 4 GiB, so >>> is exact.
+    const last = (ptr + len - 1) >>> DIRTY_PAGE_BITS;
+    for (let page = ptr >>> DIRTY_PAGE_BITS; page <= last; page++) dirty[page] = 1;
+  }
+
   readU8(ptr: number): number {
     this.sync();
     this.check(ptr, 1, 'read u8');
@@ -86,18 +105,21 @@ export class GuestMemory {
   writeU8(ptr: number, value: number): void {
     this.sync();
     this.check(ptr, 1, 'write u8');
+    this.markWritten(ptr, 1);
     this.bytes[ptr] = value;
   }
 
   writeU16(ptr: number, value: number): void {
     this.sync();
     this.check(ptr, 2, 'write u16');
+    this.markWritten(ptr, 2);
     this.view.setUint16(ptr, value, true);
   }
 
   writeU32(ptr: number, value: number): void {
     this.sync();
     this.check(ptr, 4, 'write u32');
+    this.markWritten(ptr, 4);
     this.view.setUint32(ptr, value >>> 0, true);
   }
 
@@ -157,6 +179,7 @@ export class GuestMemory {
   writeBytes(data: Uint8Array): [number, number] {
     if (data.length === 0) return [EMPTY_BYTES_PTR, 0];
     const ptr = this.alloc(1, data.length);
+    this.markWritten(ptr, data.length);
     this.bytes.set(data, ptr);
     return [ptr, data.length];
   }
@@ -165,6 +188,7 @@ export class GuestMemory {
     if (text.length === 0) return [EMPTY_BYTES_PTR, 0];
     const size = Buffer.byteLength(text, 'utf8');
     const ptr = this.alloc(1, size);
+    this.markWritten(ptr, size);
     const { written } = utf8Encoder.encodeInto(text, this.bytes.subarray(ptr, ptr + size));
     if (written !== size) throw new AbiViolation('internal: UTF-8 length mismatch');
     return [ptr, size];

@@ -196,8 +196,10 @@ export class WasiPreview1 {
         return ERRNO.SUCCESS;
       },
       random_get: (ptr: number, len: number) => {
-        const bytes = m().u8();
+        const mem = m();
+        const bytes = mem.u8();
         if (ptr + len > bytes.length) return ERRNO.FAULT;
+        mem.markWritten(ptr, len);
         randomFillSync(bytes, ptr, len);
         return ERRNO.SUCCESS;
       },

@@ -1,10 +1,13 @@
 // Stage 3: one instance of a compiled module, reusable across requests. After
 // `_initialize` the instance's memory and mutable globals are snapshotted; `reset()`
 // puts them back so the next request sees exactly the state a fresh instance would,
-// without paying for a new instantiation.
+// without paying for a new instantiation. When the module was instrumented with dirty
+// tracking (large snapshots, see core-form.ts), only the 4 KiB pages the request wrote
+// (the guest's stores and the host's writes both mark them) are copied back.
 import { CapabilityError, type CallContext, type GuestMessage, type GuestRequest, type GuestResponse } from '../call-context.ts';
 import type { GuestInstance, InitOutput, InstanceOptions } from '../guest-instance.ts';
 import { AbiViolation, GuestMemory } from '../guest-memory.ts';
+import { DIRTY_PAGE_SIZE } from '../instrument/index.ts';
 import { WasiPreview1 } from '../wasi-preview1.ts';
 import type { CoreCompiled } from './core-form.ts';
 import { linkImports, type InstanceSlot } from './linker.ts';
@@ -47,6 +50,17 @@ function initContext(output: InitOutput): CallContext {
 /** A promise that never settles: parks a guest whose request was abandoned until it is garbage. */
 const parkForever = () => new Promise<number>(() => {});
 
+/** The unit of dirty tracking (4 KiB), not the 64 KiB wasm page. */
+const PAGE = DIRTY_PAGE_SIZE;
+const ZERO_PAGE = new Uint8Array(PAGE);
+
+interface Snapshot {
+  memory: Uint8Array;
+  globals: unknown[];
+  /** With dirty tracking: 1 for each page that is all zeros in the snapshot (restored with fill). */
+  zeroPages: Uint8Array | null;
+}
+
 type Export = (...args: number[]) => number;
 
 export class CoreInstance implements GuestInstance {
@@ -66,7 +80,11 @@ export class CoreInstance implements GuestInstance {
   private readonly postMessage: Export | null;
   private readonly exports: Record<string, unknown>;
   private readonly hasInitialize: boolean;
-  private snapshot: { memory: Uint8Array; globals: unknown[] } | null = null;
+  /** The dirty map (one byte per page, 1 = written since the last reset); null without dirty tracking. */
+  private readonly dirty: Uint8Array | null;
+  /** The same map as words, to skip four clean pages at a time. */
+  private readonly dirtyWords: Uint32Array | null;
+  private snapshot: Snapshot | null = null;
   private sliceStart = 0;
 
   constructor(compiled: CoreCompiled, options: InstanceOptions) {
@@ -85,7 +103,12 @@ export class CoreInstance implements GuestInstance {
     this.growFailed = growFailedGlobal ? (exports[growFailedGlobal] as WebAssembly.Global) : null;
     this.globals = compiled.instrumented.globals.map((g) => exports[g.exportName] as WebAssembly.Global);
     const realloc = exports.cabi_realloc as Export;
-    this.memory = new GuestMemory(exports.memory as WebAssembly.Memory, (a, b, c, d) => this.unsuspendable(() => realloc(a, b, c, d)));
+    const { dirtyMemory } = compiled.instrumented;
+    // The dirty map never grows (its maximum is its size), so views over its buffer stay valid.
+    const dirtyBuffer = dirtyMemory ? (exports[dirtyMemory] as WebAssembly.Memory).buffer : null;
+    this.dirty = dirtyBuffer ? new Uint8Array(dirtyBuffer) : null;
+    this.dirtyWords = dirtyBuffer ? new Uint32Array(dirtyBuffer) : null;
+    this.memory = new GuestMemory(exports.memory as WebAssembly.Memory, (a, b, c, d) => this.unsuspendable(() => realloc(a, b, c, d)), this.dirty);
     this.slot.memory = this.memory;
     this.wasi.bind(this.memory);
     const { handle, onMessage } = compiled.checked;
@@ -111,8 +134,32 @@ export class CoreInstance implements GuestInstance {
       this.slot.ctx = null;
     }
     if (!this.options.reuse) {
-      this.snapshot = { memory: this.memory.u8().slice(), globals: this.globals.map((g) => g.value) };
+      const memory = this.memory.u8().slice();
+      this.snapshot = { memory, globals: this.globals.map((g) => g.value), zeroPages: this.dirty ? zeroPages(memory) : null };
     }
+    // Everything _initialize wrote is in the snapshot: from here on a mark means "differs".
+    // Only the entries of the memory's pages: the rest of the map (1 MiB for 4 GiB) was
+    // never written and, untouched, costs no RAM.
+    this.dirty?.fill(0, 0, this.memory.size / PAGE);
+  }
+
+  /** Bytes of memory the snapshot holds (0 in reuse mode, which takes none). */
+  get snapshotBytes(): number {
+    return this.snapshot?.memory.length ?? 0;
+  }
+
+  /** Whether this instance restores only written pages. */
+  get tracksDirtyPages(): boolean {
+    return this.dirty !== null;
+  }
+
+  /** Pages marked written since the last reset (-1 without dirty tracking); for benchmarks and diagnostics. */
+  dirtyPageCount(): number {
+    if (!this.dirty) return -1;
+    const pages = this.memory.size / PAGE;
+    let count = 0;
+    for (let page = 0; page < pages; page++) count += this.dirty[page]!;
+    return count;
   }
 
   /** Calls into the guest with enough fuel that it never needs to suspend. */
@@ -257,8 +304,55 @@ export class CoreInstance implements GuestInstance {
     if (!snapshot) return false;
     const bytes = this.memory.u8();
     if (bytes.length !== snapshot.memory.length) return false;
-    bytes.set(snapshot.memory);
+    if (this.dirty) this.restoreDirtyPages(bytes, snapshot);
+    else bytes.set(snapshot.memory);
     for (let i = 0; i < this.globals.length; i++) this.globals[i]!.value = snapshot.globals[i];
     return true;
   }
+
+  /**
+   * Copies back the pages marked in the dirty map and clears their marks. Runs of
+   * neighbouring pages are restored with one copy; pages that are all zeros in the
+   * snapshot with a fill, which only writes. Marks past the snapshot's end cannot be
+   * left by a healthy call: the guest marks before it stores, a store past the end
+   * traps, and a trapped instance is discarded, not reset.
+   */
+  private restoreDirtyPages(bytes: Uint8Array, snapshot: Snapshot): void {
+    const dirty = this.dirty!;
+    const words = this.dirtyWords!;
+    const zero = snapshot.zeroPages!;
+    const source = snapshot.memory;
+    const pages = bytes.length / PAGE;
+    let page = 0;
+    while (page < pages) {
+      if ((page & 3) === 0 && words[page >>> 2] === 0) {
+        page += 4;
+        continue;
+      }
+      if (dirty[page] === 0) {
+        page++;
+        continue;
+      }
+      const isZero = zero[page];
+      let end = page + 1;
+      while (end < pages && dirty[end] !== 0 && zero[end] === isZero) end++;
+      const from = page * PAGE;
+      const to = end * PAGE;
+      if (isZero) bytes.fill(0, from, to);
+      else bytes.set(source.subarray(from, to), from);
+      dirty.fill(0, page, end);
+      page = end;
+    }
+  }
+}
+
+/** One byte per page of `memory`: 1 when the page is all zeros. */
+function zeroPages(memory: Uint8Array): Uint8Array {
+  const pages = memory.length / PAGE;
+  const zero = new Uint8Array(pages);
+  const view = Buffer.from(memory.buffer, memory.byteOffset, memory.byteLength);
+  for (let page = 0; page < pages; page++) {
+    if (view.subarray(page * PAGE, (page + 1) * PAGE).equals(ZERO_PAGE)) zero[page] = 1;
+  }
+  return zero;
 }
