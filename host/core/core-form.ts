@@ -15,10 +15,10 @@ import { checkModule, type CheckedModule } from './module-check.ts';
  * on the 2-core box (bench/reset.ts, bench/instrument.ts): copying a whole memory back
  * costs ~1.8 µs per 64 KiB wasm page while it fits in the caches and more beyond (Go
  * hello, 2.3 MiB: ~200 µs); a tracked reset ~0.5 µs plus ~0.2 µs per written 4 KiB page
- * (Go hello writes 26: ~6 µs); but marking costs ~1 ns per store the guest executes
- * (+50-90% on a loop that only stores). Up to 256 KiB a whole copy costs at most ~7 µs,
- * a bound that does not grow with the work a request does; above it the copy grows with
- * the memory, and Go modules start at 2 MiB.
+ * (Go hello writes 26: ~6 µs); but marking costs 0.5-1.5 ns per store the guest
+ * executes (a loop that only stores runs 15-40% slower). Up to 256 KiB a whole copy
+ * costs at most ~7 µs, a bound that does not grow with the work a request does; above
+ * it the copy grows with the memory, and Go modules start at 2 MiB.
  */
 export const DIRTY_TRACKING_THRESHOLD_BYTES = 256 * 1024;
 
