@@ -103,6 +103,8 @@ export class ComponentCompiled implements CompiledFunction {
   private readonly modules = new Map<string, CoreModuleInfo>();
   private readonly byModule = new WeakMap<WebAssembly.Module, CoreModuleInfo>();
   memoryLimitPages = 0;
+  /** The snapshot memories of the first instance, shared by every instance whose memories are the same. */
+  private sharedSnapshot: Uint8Array[] | null = null;
 
   private constructor(bytes: Uint8Array, options: CompileOptions, shape: ComponentShape) {
     this.sha256 = options.sha256;
@@ -150,6 +152,23 @@ export class ComponentCompiled implements CompiledFunction {
 
   infoOf(module: WebAssembly.Module): CoreModuleInfo | undefined {
     return this.byModule.get(module);
+  }
+
+  /**
+   * Instances usually start from byte-identical memories (a JavaScript engine's 9 MiB
+   * among them): they then share one copy of the snapshot instead of keeping one each.
+   * Returns the memories to keep.
+   */
+  shareSnapshot(memories: Uint8Array[]): Uint8Array[] {
+    const shared = this.sharedSnapshot;
+    if (!shared) {
+      this.sharedSnapshot = memories;
+      return memories;
+    }
+    const same =
+      shared.length === memories.length &&
+      shared.every((bytes, i) => Buffer.compare(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), Buffer.from(memories[i]!.buffer, memories[i]!.byteOffset, memories[i]!.byteLength)) === 0);
+    return same ? shared : memories;
   }
 
   instantiate(options: InstanceOptions, initOutput: InitOutput): Promise<ComponentInstance> {

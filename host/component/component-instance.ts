@@ -216,7 +216,7 @@ export class ComponentInstance implements GuestInstance {
 
   private takeSnapshot(): Snapshot {
     return {
-      memories: this.memories.map((m) => new Uint8Array(m.buffer).slice()),
+      memories: this.compiled.shareSnapshot(this.memories.map((m) => new Uint8Array(m.buffer).slice())),
       globals: this.globals.map((g) => g.value),
       handleTables: this.glue.handleTables.map((t) => ({ entries: [...t], createdReps: t._createdReps ? new Set(t._createdReps) : undefined })),
       captureTables: this.glue.captureTables.map((m) => new Map(m)),
