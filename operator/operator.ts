@@ -86,6 +86,7 @@ export class Operator {
       kc,
       description: `functions in namespace ${namespace}`,
       path: `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
+      notFoundHint: 'is the Function CRD installed? kubectl apply -f deploy/crd/function.yaml',
       list: () => this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL }) as Promise<KubernetesListObject<FunctionResource>>,
       logger,
       onEvent: (event, fn) => this.onFunction(event, fn),
@@ -130,6 +131,7 @@ export class Operator {
     this.pods.start();
     void Promise.all([this.functions.synced, this.pods.synced]).then(() => {
       this.synced = true;
+      this.resync();
     });
     this.elector.start();
     this.resyncTimer = setInterval(() => this.resync(), this.options.resyncMs ?? 30_000);
@@ -175,14 +177,18 @@ export class Operator {
   }
 
   private enqueue(name: string): void {
-    if (!this.isLeader() || this.stopped) return;
+    // Before both watches have listed, a decision would miss pods or functions: the
+    // first full resync (once synced) looks at everything.
+    if (!this.isLeader() || this.stopped || !this.synced) return;
     this.queue.add(name);
-    void this.work();
+    if (this.working) return;
+    this.working = true;
+    // Not now: events arrive in bursts (a relist delivers every object one by one), and a
+    // decision must see the whole burst, never a cache that is half updated.
+    setImmediate(() => void this.work());
   }
 
   private async work(): Promise<void> {
-    if (this.working) return;
-    this.working = true;
     try {
       while (this.queue.size > 0 && this.isLeader() && !this.stopped) {
         const name = this.queue.values().next().value!;

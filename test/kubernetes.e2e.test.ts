@@ -3,11 +3,12 @@
 // Pod objects whose status we write, see test/support/kube.ts), each running as the
 // ServiceAccount deploy/rbac.yaml defines, so the RBAC there is proven sufficient.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { GROUP, PLURAL, VERSION, readPodReport, type FunctionResource } from '../operator/function-resource.ts';
 import {
   RBAC_FILE,
@@ -90,6 +91,18 @@ describeWithService('k8s', 'Functions on Kubernetes: operator, runtime pods and 
     operator = await runOperator('operator-1');
   }, 120_000);
 
+  // A failure is explained by what the operator and the agents logged: keep it with the failure.
+  afterEach((context) => {
+    if (context.task.result?.state !== 'fail') return;
+    const lines = [
+      ...operators.flatMap((o) => o.logs.map((l) => ({ time: String(l.time), who: o.identity, line: JSON.stringify(l) }))),
+      ...[...pods.values()].flatMap((p) => p.process.logs.map((l) => ({ time: String((JSON.parse(l.startsWith('{') ? l : '{}') as { time?: string }).time), who: p.name, line: l }))),
+    ].sort((a, b) => a.time.localeCompare(b.time));
+    const file = join(tmpdir(), `l8-k8s-e2e-${Date.now()}.log`);
+    writeFileSync(file, lines.map((l) => `${l.who} ${l.line}`).join('\n'));
+    console.error(`[k8s e2e] operator and agent logs of the failed test: ${file}`);
+  });
+
   afterAll(async () => {
     await Promise.all(operators.map((o) => o.stop()));
     await Promise.all([...pods.values()].map((p) => p.stop()));
@@ -98,8 +111,10 @@ describeWithService('k8s', 'Functions on Kubernetes: operator, runtime pods and 
   });
 
   it('makes a Function Ready on the requested number of pods, which answer over HTTP; other pods do not serve it', async () => {
+    const created = performance.now();
     await createFunction(kube, namespace, 'hello', { ...helloSpec, replicas: 2 });
     const fn = await waitReady(kube, namespace, 'hello', 2);
+    console.info(`[k8s e2e] Function created -> Ready on 2 pods in ${Math.round(performance.now() - created)} ms`);
     const chosen = placed(fn);
     expect(new Set(chosen).size).toBe(2);
     // Spread: one replica on each node.
@@ -171,6 +186,7 @@ describeWithService('k8s', 'Functions on Kubernetes: operator, runtime pods and 
       return !placed(fn).includes(victim) && fn.status?.readyReplicas === 2 && fn.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && fn;
     }, 50);
     const elapsed = performance.now() - started;
+    console.info(`[k8s e2e] runtime pod deleted -> its function Ready elsewhere in ${Math.round(elapsed)} ms`);
     expect(elapsed).toBeLessThan(10_000);
     for (const endpoint of await endpointsOf(kube, namespace, 'hello')) expect((await get(`${endpoint.url}/hello`)).body).toBe(HELLO_TEXT);
     expect(placed(after)).toHaveLength(2);
@@ -192,6 +208,7 @@ describeWithService('k8s', 'Functions on Kubernetes: operator, runtime pods and 
     // Keep sending a little longer, across the last pod's switch and label changes.
     await new Promise((r) => setTimeout(r, 500));
     const result = await load.stop();
+    console.info(`[k8s e2e] rollout under load: ${result.total} requests, ${result.failures.length} failed, answers ${JSON.stringify(Object.fromEntries(result.bodies))}`);
     expect(result.failures).toEqual([]);
     expect(result.bodies.get(HELLO_TEXT)).toBeGreaterThan(0);
     expect(result.bodies.get('Howdy, world!')).toBeGreaterThan(0);
@@ -354,7 +371,8 @@ describeWithService('k8s', 'Functions on Kubernetes: operator, runtime pods and 
     await patchFunctionSpec(kube, namespace, 'hello', { replicas: 1 });
     await waitReady(kube, namespace, 'hello', 1, 15_000);
     expect(standby.logs.some((l) => l.msg === 'became the leader')).toBe(true);
-    expect(standby.writes()).toBeGreaterThan(0);
+    // Its log line may reach us a moment after the status it wrote.
+    await waitFor('the standby to log its status write', 5000, () => standby.writes() > 0);
     expect(operator.writes()).toBe(writesBefore);
     operator = standby;
   });

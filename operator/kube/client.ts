@@ -8,11 +8,13 @@ import { ApiException, KubeConfig } from '@kubernetes/client-node';
  */
 export function loadKubeConfig(file?: string): KubeConfig {
   const kc = new KubeConfig();
-  if (file) {
-    if (!existsSync(file)) throw new Error(`kubeconfig ${file} does not exist`);
-    kc.loadFromFile(file);
-  } else {
-    kc.loadFromDefault();
+  const source = file ? `--kubeconfig ${file}` : process.env.KUBECONFIG ? `KUBECONFIG=${process.env.KUBECONFIG}` : 'the default kubeconfig (~/.kube/config or the pod service account)';
+  try {
+    if (file && !existsSync(file)) throw new Error('the file does not exist');
+    if (file) kc.loadFromFile(file);
+    else kc.loadFromDefault();
+  } catch (error) {
+    throw new Error(`cannot load Kubernetes credentials from ${source}: ${(error as Error).message}`);
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster?.server) {

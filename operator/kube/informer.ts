@@ -9,7 +9,7 @@
 // every event as "look at this object now" (reconcile is idempotent).
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { describeError } from './client.ts';
+import { describeError, statusOf } from './client.ts';
 
 export type WatchEvent = 'add' | 'update' | 'delete';
 
@@ -26,6 +26,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   logger: Logger;
   /** First and largest delay before restarting after an error. */
   backoffMs?: { initial: number; max: number };
+  /** Added to the log line when the collection answers 404 (e.g. "is the CRD installed?"). */
+  notFoundHint?: string;
 }
 
 export class Informer<T extends KubernetesObject> {
@@ -84,7 +86,8 @@ export class Informer<T extends KubernetesObject> {
     if (this.stopped) return;
     this.failures++;
     const wait = Math.round(this.delay * (0.8 + Math.random() * 0.4));
-    this.options.logger.warn({ watch: this.options.description, attempt: this.failures, retryInMs: wait }, `watching ${this.options.description} failed: ${describeError(error)}; retrying in ${wait} ms`);
+    const hint = statusOf(error) === 404 && this.options.notFoundHint ? ` (${this.options.notFoundHint})` : '';
+    this.options.logger.warn({ watch: this.options.description, attempt: this.failures, retryInMs: wait }, `watching ${this.options.description} failed: ${describeError(error)}${hint}; retrying in ${wait} ms`);
     this.delay = Math.min(this.delay * 2, this.options.backoffMs?.max ?? 30_000);
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => this.run(), wait);

@@ -58,6 +58,8 @@ interface Managed {
   failures: number;
   retryAt: number;
   drainTimer?: NodeJS.Timeout;
+  /** performance.now() after which a draining function is unloaded. */
+  drainUntil?: number;
 }
 
 const STATE_FILE = 'kubernetes-agent.json';
@@ -73,6 +75,7 @@ export class KubernetesAgent {
   private readonly managed = new Map<string, Managed>();
   private running: Promise<void> | undefined;
   private dirty = false;
+  private synced = false;
   private stopped = false;
   private resyncTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -91,6 +94,7 @@ export class KubernetesAgent {
       kc: options.kc,
       description: `functions in namespace ${namespace}`,
       path: `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
+      notFoundHint: 'is the Function CRD installed? kubectl apply -f deploy/crd/function.yaml',
       list: () => this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL }) as Promise<KubernetesListObject<FunctionResource>>,
       logger: this.logger,
       onEvent: () => this.kick(),
@@ -105,8 +109,10 @@ export class KubernetesAgent {
     await this.restoreState();
     this.functions.start();
     this.resyncTimer = setInterval(() => this.kick(), Math.min(this.options.resyncMs, 30_000));
-    // The first pass waits for the first list, so that nothing is unloaded for lack of data.
-    void this.functions.synced.then(() => this.kick());
+    void this.functions.synced.then(() => {
+      this.synced = true;
+      this.kick();
+    });
     this.logger.info(`Kubernetes agent watching Functions placed on pod ${this.options.namespace}/${this.options.pod}`);
   }
 
@@ -129,12 +135,18 @@ export class KubernetesAgent {
     await writeFileAtomic(this.stateFile, `${JSON.stringify({ functions }, null, 2)}\n`);
   }
 
-  /** Asks for a reconcile pass; passes never overlap, and a request during one runs another. */
+  /**
+   * Asks for a reconcile pass; passes never overlap, and a request during one runs another.
+   * Nothing runs before the first list (a partial view would unload what is placed here),
+   * and a pass starts on a later turn of the event loop, after the burst of watch events
+   * that asked for it (a relist delivers objects one by one).
+   */
   private kick(): void {
     if (this.stopped) return;
     this.dirty = true;
-    if (this.running) return;
+    if (this.running || !this.synced) return;
     this.running = (async () => {
+      await new Promise((resolve) => setImmediate(resolve));
       while (this.dirty && !this.stopped) {
         this.dirty = false;
         try {
@@ -186,9 +198,16 @@ export class KubernetesAgent {
       await this.load(name, fn, current, m);
       if (m.state === 'Failed') nextRetry = Math.min(nextRetry, m.retryAt);
     }
-    for (const [name, m] of this.managed) {
-      if (desired.has(name) || m.state === 'Draining') continue;
-      this.drain(name, m);
+    for (const [name, m] of [...this.managed]) {
+      if (desired.has(name)) continue;
+      if (m.state !== 'Draining') this.drain(name, m);
+      // Unloading runs inside the pass, never beside it: a function placed here again
+      // while it drains is kept (above), and one being unloaded cannot come back half-way.
+      else if (performance.now() >= m.drainUntil!) await this.unload(name, m);
+      else {
+        clearTimeout(m.drainTimer);
+        m.drainTimer = setTimeout(() => this.kick(), m.drainUntil! - performance.now() + 1);
+      }
     }
     await this.saveState();
     await this.report();
@@ -230,27 +249,23 @@ export class KubernetesAgent {
       return;
     }
     m.state = 'Draining';
+    m.drainUntil = performance.now() + this.options.drainMs;
     this.logger.info({ fn: name, drainMs: this.options.drainMs }, `function ${name} is no longer placed here; unloading it in ${this.options.drainMs} ms`);
-    m.drainTimer = setTimeout(() => {
-      void this.unload(name, m);
-    }, this.options.drainMs);
+    m.drainTimer = setTimeout(() => this.kick(), this.options.drainMs);
   }
 
   private async unload(name: string, m: Managed): Promise<void> {
-    if (this.stopped || this.managed.get(name) !== m || m.state !== 'Draining') return;
     try {
       await this.runtime.deployer.remove(name);
     } catch (error) {
       if (!(error instanceof L8Error && error.code === 'not_found')) {
-        this.logger.error({ fn: name }, `cannot unload function ${name}: ${(error as Error).message}`);
+        this.logger.error({ fn: name }, `cannot unload function ${name}: ${(error as Error).message}; retrying`);
+        this.retryIn(RETRY_MS.initial);
         return;
       }
     }
-    if (this.managed.get(name) === m && m.state === 'Draining') {
-      this.managed.delete(name);
-      this.logger.info({ fn: name }, `unloaded function ${name}`);
-    }
-    this.kick();
+    this.managed.delete(name);
+    this.logger.info({ fn: name }, `unloaded function ${name}`);
   }
 
   /** Writes the annotation and serving labels on the pod when they changed. */

@@ -179,7 +179,9 @@ export async function startRuntimePod(kube: Kube, options: RuntimePodOptions): P
   const start = (extra: { dataDir?: string; port?: number } = {}) =>
     startRuntimeProcess({
       args: ['--kubernetes-agent', '--kubernetes-drain', options.drain ?? '300ms', '--kubernetes-resync', '60s', ...(options.args ?? []), ...(extra.port ? ['--port', String(extra.port)] : [])],
-      env: { POD_NAME: name, POD_NAMESPACE: namespace, KUBECONFIG: options.kubeconfig },
+      // A restart reuses its fixed port; the runtime API's listeners stay on free ports
+      // so runtimes of parallel test files never fight over 34999/34904.
+      env: { POD_NAME: name, POD_NAMESPACE: namespace, KUBECONFIG: options.kubeconfig, L8_API_PORT: '0', L8_GRPC_PORT: '0' },
       dataDir: extra.dataDir,
       // Several runtimes start at once on a small CI box.
       timeoutMs: 60_000,
