@@ -6,7 +6,7 @@
 // cluster keeps the port too, so clients resolve "pod IP + port http" either way.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -133,7 +133,10 @@ export async function serviceAccountKubeconfig(kube: Kube, namespace: string, se
   const token = await kube.core.createNamespacedServiceAccountToken({ name: serviceAccount, namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
   const cluster = kube.kc.getCurrentCluster()!;
   const ca = cluster.caData ?? (cluster.caFile ? readFileSync(cluster.caFile).toString('base64') : undefined);
-  const file = join(mkdtempSync(join(tmpdir(), 'l8-kubeconfig-')), `${serviceAccount}.yaml`);
+  const dir = mkdtempSync(join(tmpdir(), 'l8-kubeconfig-'));
+  // It holds a token: gone with the process that asked for it.
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, `${serviceAccount}.yaml`);
   writeFileSync(
     file,
     stringify({
@@ -186,8 +189,8 @@ export async function startRuntimePod(kube: Kube, options: RuntimePodOptions): P
       // Several runtimes start at once on a small CI box.
       timeoutMs: 60_000,
     });
-  let process = await start();
-  const port = Number(new URL(process.httpUrl).port);
+  let proc = await start();
+  const port = Number(new URL(proc.httpUrl).port);
   await kube.core.createNamespacedPod({
     namespace,
     body: {
@@ -222,17 +225,17 @@ export async function startRuntimePod(kube: Kube, options: RuntimePodOptions): P
   await setReady(true);
   return {
     name,
-    url: process.httpUrl,
+    url: proc.httpUrl,
     get process() {
-      return process;
+      return proc;
     },
     setReady,
     async restart() {
-      await process.stop();
-      process = await start({ dataDir: process.dataDir, port });
+      await proc.stop();
+      proc = await start({ dataDir: proc.dataDir, port });
     },
     async stop() {
-      await process.stop();
+      await proc.stop();
       await kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
     },
   };
