@@ -1,7 +1,7 @@
 // The ABI conformance suite (see README.md beside this file): the same behaviours,
 // checked against the conformance function of every guest language, each in a real
-// runtime process, and on the component path against the Rust module wrapped into a
-// component and the wasi:http build (the behaviours wasi:http can express). Test names
+// runtime process, and on the component path against the Rust modules wrapped into
+// components and the wasi:http build (the behaviours wasi:http can express). Test names
 // start with the language or form, so a failure names both.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis, type PrivateRedis } from '../../components/redis.test-support.ts';
 import { startRuntimeProcess, tempDataDir, type RuntimeProcess } from '../support/runtime-process.ts';
-import { COMPONENT_FORMS, LANGUAGES, componentBuild, isWasiHttp, requireBuild, type ComponentForm, type Language } from '../support/languages.ts';
+import { COMPONENT_FORMS, LANGUAGES, componentBuild, hasStdio, isWasiHttp, requireBuild, type ComponentForm, type Language } from '../support/languages.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // A runtime compiles and snapshots every module before it serves; with the SDK suites
@@ -45,6 +45,7 @@ for (const language of [...LANGUAGES, ...COMPONENT_FORMS] as Array<Language | Co
     // plain HTTP can express are checked for it (see README.md).
     const wasiHttp = isWasiHttp(language);
     const l8 = wasiHttp ? () => {} : it;
+    const stdio = hasStdio(language) ? it : () => {};
 
     beforeAll(async () => {
       const dir = tempDataDir('l8-conf-');
@@ -297,7 +298,7 @@ for (const language of [...LANGUAGES, ...COMPONENT_FORMS] as Array<Language | Co
       expect((await fetch(`${url}/status/200`)).status).toBe(200);
     });
 
-    it(t('captures stdout and stderr as log lines'), async () => {
+    stdio(t('captures stdout and stderr as log lines'), async () => {
       const response = await fetch(`${url}/stdout`);
       expect([response.status, await response.text()]).toEqual([200, 'printed']);
       const lines = (await runtime.cli(['logs', 'conformance', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { source: string; level: string; message: string; requestId: string });

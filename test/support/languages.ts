@@ -34,30 +34,48 @@ export function requireBuild(language: Language, fn: string): string {
 
 /**
  * The conformance function on the component path, besides the JavaScript build (which is
- * a component already): `rust-component` is the Rust core module wrapped into a component
- * with standard tooling (it must behave exactly like its core twin), `javascript-http` is
- * the wasi:http/incoming-handler build (examples/javascript/conformance-http), which
+ * a component already): `rust-component` is the Rust core module (wasm32-wasi) wrapped
+ * into a component with standard tooling and the preview1 reactor adapter, and
+ * `rust-unknown-component` the wasm32-unknown-unknown build (no WASI imports) wrapped
+ * without one; both must behave exactly like their core twin. `javascript-http` is the
+ * wasi:http/incoming-handler build (examples/javascript/conformance-http), which
  * implements the behaviours wasi:http can express.
  */
-export const ALL_COMPONENT_FORMS = ['rust-component', 'javascript-http'] as const;
+export const ALL_COMPONENT_FORMS = ['rust-component', 'rust-unknown-component', 'javascript-http'] as const;
 export type ComponentForm = (typeof ALL_COMPONENT_FORMS)[number];
 
 /** The language build each component form comes from. */
-const COMPONENT_SOURCE: Record<ComponentForm, Language> = { 'rust-component': 'rust', 'javascript-http': 'javascript' };
+const COMPONENT_SOURCE: Record<ComponentForm, { language: Language; fn: string }> = {
+  'rust-component': { language: 'rust', fn: 'conformance' },
+  'rust-unknown-component': { language: 'rust', fn: 'conformance-unknown' },
+  'javascript-http': { language: 'javascript', fn: 'conformance-http' },
+};
 
-export const COMPONENT_FORMS: ComponentForm[] = ALL_COMPONENT_FORMS.filter((form) => LANGUAGES.includes(COMPONENT_SOURCE[form]));
+export const COMPONENT_FORMS: ComponentForm[] = ALL_COMPONENT_FORMS.filter((form) => {
+  const { language, fn } = COMPONENT_SOURCE[form];
+  if (!LANGUAGES.includes(language)) return false;
+  if (process.env.CI === 'true' || existsSync(buildPath(language, fn))) return true;
+  console.warn(`[conformance] ${form}: no ${buildPath(language, fn)} (npm run build:examples); its tests are not run here. In CI they are required.`);
+  return false;
+});
 
 /** Whether a form is a plain wasi:http component (no l8:faas imports, no subscriber). */
 export function isWasiHttp(form: Language | ComponentForm): boolean {
   return form === 'javascript-http';
 }
 
+/** Whether a form's guest can print: the wasm32-unknown-unknown build has no stdout or stderr. */
+export function hasStdio(form: Language | ComponentForm): boolean {
+  return form !== 'rust-unknown-component';
+}
+
 /** The module of a component form's conformance function, made in `dir` when it has to be wrapped. */
 export async function componentBuild(form: ComponentForm, dir: string): Promise<string> {
-  if (form === 'javascript-http') return requireBuild('javascript', 'conformance-http');
+  const { language, fn } = COMPONENT_SOURCE[form];
+  if (form === 'javascript-http') return requireBuild(language, fn);
   const { wrapCoreModule } = await import('../../host/component/wrap.ts');
-  const { component } = await wrapCoreModule(readFileSync(requireBuild('rust', 'conformance')));
-  const path = join(dir, 'rust-conformance.component.wasm');
+  const { component } = await wrapCoreModule(readFileSync(requireBuild(language, fn)));
+  const path = join(dir, `${fn}.component.wasm`);
   writeFileSync(path, component);
   return path;
 }
