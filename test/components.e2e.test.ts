@@ -146,6 +146,23 @@ describe('deploy', () => {
   });
 });
 
+describe('deploy of grants', () => {
+  it('refuses a files grant of a directory that does not exist, naming it', async () => {
+    const missing = join(dir, 'no-such-dir');
+    writeFileSync(join(dir, 'missing-dir.yaml'), stringify({ name: 'missing-dir', module: join(dir, 'wasi-probe.wasm'), capabilities: { files: [{ host: missing, guest: '/data' }] } }));
+    const result = await runtime.cli(['deploy', join(dir, 'missing-dir.yaml')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`the granted directory ${missing} does not exist`);
+  });
+
+  it('refuses component grants on a core module', async () => {
+    writeFileSync(join(dir, 'core-grants.yaml'), stringify({ name: 'core-grants', module: requireBuild('rust', 'conformance'), capabilities: { outboundHosts: ['example.com'] } }));
+    const result = await runtime.cli(['deploy', join(dir, 'core-grants.yaml')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/grants capabilities.outboundHosts, which only WebAssembly components can use/);
+  });
+});
+
 describe('isolation', () => {
   it('shows a component its config literals as environment variables, and nothing of the host', async () => {
     const [status, body] = await answer('probe', '/env');
