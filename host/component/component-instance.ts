@@ -11,7 +11,8 @@
 //   return functions): there JSPI cannot suspend, so L8 hands the glue wrappers of those
 //   exports that raise every module's fuel for the duration of the call (like the core
 //   form's unsuspendable calls), and a check that fires there after the deadline throws.
-// - Memory: the module that defines the memory has its maximum capped at the limit.
+// - Memory: the module that defines the memory has its maximum capped at the limit, and
+//   a refused memory.grow is flagged, so the trap or exit that follows is memory_limit.
 // - Fresh state: after instantiation L8 snapshots every defined memory, every mutable
 //   global (exported by the instrumentation) and the glue's resource tables (which
 //   handle stands for which host object: streams, pollables, HTTP messages). reset()
