@@ -8,7 +8,8 @@ import { loadKubeConfig } from './kube/client.ts';
 import { LeaderElector } from './leader-election.ts';
 
 const logger = pino({ level: 'silent' });
-const TIMING = { leaseDurationSeconds: 2, renewDeadlineMs: 1200, retryPeriodMs: 250 };
+// Generous against a busy CI box: a starved leader must not lose the Lease by accident.
+const TIMING = { leaseDurationSeconds: 4, renewDeadlineMs: 3000, retryPeriodMs: 400 };
 
 describeWithService('k8s', 'leader election on a Lease', (k8s) => {
   let kube: Kube;

@@ -41,7 +41,7 @@ const GREETING = readFileSync(join(BUILD, 'greeting.wasm'));
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const HELLO_TEXT = 'Hello from AssemblyScript!';
 /** Short leader-election timings keep the fail-over test fast. */
-const OPERATOR_ARGS = ['--lease-duration', '3s', '--renew-deadline', '2s', '--retry-period', '300ms', '--resync', '2s'];
+const OPERATOR_ARGS = ['--lease-duration', '5s', '--renew-deadline', '4s', '--retry-period', '500ms', '--resync', '2s'];
 const helloSpec = { module: { configMap: { name: 'hello-wasm', key: 'hello.wasm' } }, routes: ['GET /hello'] };
 
 describeWithService('k8s', 'Functions on Kubernetes: operator, runtime pods and their agents', (k8s) => {
