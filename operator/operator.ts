@@ -49,6 +49,7 @@ export interface OperatorOptions {
 /** Labels of the Services the operator owns. */
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'l8-operator' };
 const FUNCTION_LABEL = 'l8.dev/function';
+const SERVICE_SELECTOR = `app.kubernetes.io/managed-by=l8-operator,${FUNCTION_LABEL}`;
 const FIELD_MANAGER = 'l8-operator';
 
 export class Operator {
@@ -58,6 +59,8 @@ export class Operator {
   private readonly custom: CustomObjectsApi;
   private readonly functions: Informer<FunctionResource>;
   private readonly pods: Informer<V1Pod>;
+  /** The Services this operator made (by label), so a deleted or edited one is put back at once. */
+  private readonly services: Informer<V1Service>;
   private readonly elector: LeaderElector;
   /**
    * Status writes the watch has not delivered yet, so the next decisions build on them.
@@ -69,12 +72,11 @@ export class Operator {
   private readonly written = new Map<string, { object: FunctionResource; basedOn: string | undefined }>();
   private readonly queue = new Set<string>();
   private readonly retries = new Map<string, number>();
-  private readonly servicesEnsured = new Set<string>();
+  /** Services of a Function's name that someone else owns (warned about once; retried on resync). */
+  private readonly foreignServices = new Set<string>();
   private working = false;
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** Status writes made (for tests and logs). */
-  writes = 0;
 
   constructor(options: OperatorOptions) {
     this.options = options;
@@ -100,6 +102,18 @@ export class Operator {
       logger,
       onEvent: (_event, pod) => this.onPod(pod),
     });
+    this.services = new Informer<V1Service>({
+      kc,
+      description: `Services of Functions in namespace ${namespace}`,
+      path: `/api/v1/namespaces/${namespace}/services`,
+      labelSelector: SERVICE_SELECTOR,
+      list: () => this.core.listNamespacedService({ namespace, labelSelector: SERVICE_SELECTOR }),
+      logger,
+      onEvent: (_event, service) => {
+        const fn = service.metadata?.labels?.[FUNCTION_LABEL];
+        if (fn && this.functions.get(fn, namespace)) this.enqueue(fn);
+      },
+    });
     this.elector = new LeaderElector({
       kc,
       namespace,
@@ -109,7 +123,7 @@ export class Operator {
       renewDeadlineMs: options.renewDeadlineMs,
       retryPeriodMs: options.retryPeriodMs,
       logger,
-      onStartedLeading: () => void this.startLeading(),
+      onStartedLeading: () => this.startLeading(),
       onStoppedLeading: () => this.queue.clear(),
     });
   }
@@ -129,7 +143,8 @@ export class Operator {
     // Watches run on every replica, so a new leader decides from a warm cache at once.
     this.functions.start();
     this.pods.start();
-    void Promise.all([this.functions.synced, this.pods.synced]).then(() => {
+    if (this.options.services !== false) this.services.start();
+    void Promise.all([this.functions.synced, this.pods.synced, ...(this.options.services !== false ? [this.services.synced] : [])]).then(() => {
       this.synced = true;
       this.resync();
     });
@@ -137,14 +152,14 @@ export class Operator {
     this.resyncTimer = setInterval(() => this.resync(), this.options.resyncMs ?? 30_000);
   }
 
-  private async startLeading(): Promise<void> {
-    await Promise.all([this.functions.synced, this.pods.synced]);
-    if (!this.isLeader()) return;
+  private startLeading(): void {
+    // Before the watches have listed, the resync that follows their first list does this.
     this.resync();
   }
 
   private resync(): void {
     if (!this.isLeader() || !this.synced) return;
+    this.foreignServices.clear();
     for (const fn of this.functions.list()) this.enqueue(fn.metadata.name);
     if (this.options.services !== false) void this.collectServices();
   }
@@ -153,7 +168,6 @@ export class Operator {
     const name = fn.metadata.name;
     if (event === 'delete' || this.written.get(name)?.basedOn !== fn.metadata.resourceVersion) this.written.delete(name);
     if (event === 'delete') {
-      this.servicesEnsured.delete(fn.metadata.uid ?? '');
       if (this.isLeader() && this.options.services !== false) void this.deleteService(name);
       // Its pods may now have room for a function that is short of replicas.
       for (const other of this.functions.list()) if (this.shortOfReplicas(other)) this.enqueue(other.metadata.name);
@@ -288,7 +302,6 @@ export class Operator {
       fieldManager: FIELD_MANAGER,
       body: { apiVersion: API_VERSION, kind: KIND, metadata: fn.metadata, spec: fn.spec, status: result.status },
     })) as FunctionResource;
-    this.writes++;
     // Chained writes before the watch catches up stay based on the version it still shows.
     const prior = this.written.get(name);
     const basedOn = prior && prior.object === fn ? prior.basedOn : fn.metadata.resourceVersion;
@@ -301,9 +314,8 @@ export class Operator {
   }
 
   private async ensureService(fn: FunctionResource): Promise<void> {
-    const uid = fn.metadata.uid ?? '';
-    if (this.servicesEnsured.has(uid)) return;
     const name = fn.metadata.name;
+    const uid = fn.metadata.uid ?? '';
     const desired: V1Service = {
       apiVersion: 'v1',
       kind: 'Service',
@@ -319,23 +331,25 @@ export class Operator {
         ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
       },
     };
-    try {
-      const existing = await this.core.readNamespacedService({ name, namespace: this.namespace });
-      if (existing.metadata?.labels?.['app.kubernetes.io/managed-by'] !== MANAGED_BY['app.kubernetes.io/managed-by']) {
-        this.logger.warn({ fn: name }, `a Service named ${name} exists and is not managed by the L8 operator; leaving it alone (traffic to it may reach pods that do not serve function ${name})`);
-      } else if (canonicalJson(existing.spec?.selector) !== canonicalJson(desired.spec!.selector) || existing.metadata?.ownerReferences?.[0]?.uid !== uid) {
-        await this.core.patchNamespacedService({ name, namespace: this.namespace, body: { metadata: { ownerReferences: desired.metadata!.ownerReferences, labels: desired.metadata!.labels }, spec: { selector: desired.spec!.selector } } }, mergePatch());
-      }
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      try {
-        await this.core.createNamespacedService({ namespace: this.namespace, body: desired, fieldManager: FIELD_MANAGER });
-        this.logger.info({ fn: name }, `created Service ${name} for function ${name}`);
-      } catch (createError) {
-        if (!isAlreadyExists(createError)) throw createError;
-      }
+    const existing = this.services.get(name, this.namespace);
+    if (existing) {
+      if (canonicalJson(existing.spec?.selector) === canonicalJson(desired.spec!.selector) && existing.metadata?.ownerReferences?.[0]?.uid === uid) return;
+      await this.core.patchNamespacedService({ name, namespace: this.namespace, body: { metadata: { ownerReferences: desired.metadata!.ownerReferences, labels: desired.metadata!.labels }, spec: { selector: desired.spec!.selector } } }, mergePatch());
+      this.logger.info({ fn: name }, `repaired the selector and owner of Service ${name}`);
+      return;
     }
-    this.servicesEnsured.add(uid);
+    if (this.foreignServices.has(name)) return;
+    try {
+      await this.core.createNamespacedService({ namespace: this.namespace, body: desired, fieldManager: FIELD_MANAGER });
+      this.logger.info({ fn: name }, `created Service ${name} for function ${name}`);
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      // Ours but not yet on the watch, or somebody else's.
+      const other = await this.core.readNamespacedService({ name, namespace: this.namespace });
+      if (other.metadata?.labels?.[FUNCTION_LABEL] === name) return;
+      this.foreignServices.add(name);
+      this.logger.warn({ fn: name }, `a Service named ${name} exists and is not managed by the L8 operator; leaving it alone (use another name for the function, or delete that Service)`);
+    }
   }
 
   private async deleteService(name: string): Promise<void> {
@@ -351,14 +365,9 @@ export class Operator {
 
   /** Deletes our Services whose Function is gone (deleted while no operator led). */
   private async collectServices(): Promise<void> {
-    try {
-      const services = await this.core.listNamespacedService({ namespace: this.namespace, labelSelector: `app.kubernetes.io/managed-by=l8-operator,${FUNCTION_LABEL}` });
-      for (const service of services.items) {
-        const fn = service.metadata?.labels?.[FUNCTION_LABEL];
-        if (fn && !this.functions.get(fn, this.namespace) && this.isLeader()) await this.deleteService(fn);
-      }
-    } catch (error) {
-      this.logger.warn(`could not list Services to clean up: ${describeError(error)}`);
+    for (const service of this.services.list()) {
+      const fn = service.metadata?.labels?.[FUNCTION_LABEL];
+      if (fn && !this.functions.get(fn, this.namespace) && this.isLeader()) await this.deleteService(fn);
     }
   }
 
@@ -367,7 +376,7 @@ export class Operator {
     clearInterval(this.resyncTimer);
     this.queue.clear();
     await this.elector.stop();
-    await Promise.all([this.functions.stop(), this.pods.stop()]);
+    await Promise.all([this.functions.stop(), this.pods.stop(), this.services.stop()]);
   }
 }
 

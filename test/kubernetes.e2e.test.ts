@@ -132,6 +132,13 @@ describeWithService('k8s', 'Functions on Kubernetes: operator, runtime pods and 
     const other = [...pods.values()].find((p) => !chosen.includes(p.name))!;
     expect((await get(`${other.url}/hello`)).status).toBe(404);
 
+    // The Service belongs to the Function (garbage-collected with it) and comes back if deleted.
+    const service = await kube.core.readNamespacedService({ name: 'hello', namespace });
+    expect(service.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'Function', name: 'hello', uid: fn.metadata.uid, controller: true })]);
+    expect(service.spec?.ports).toEqual([expect.objectContaining({ name: 'http', port: 80, targetPort: 'http' })]);
+    await kube.core.deleteNamespacedService({ name: 'hello', namespace });
+    await waitFor('the Service to be put back', 10_000, () => kube.core.readNamespacedService({ name: 'hello', namespace }).then((s) => s.metadata?.uid !== service.metadata?.uid));
+
     // kubectl get functions: the printer columns.
     const columns = await fetchTable(kube, `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`);
     expect(columns.names).toEqual(['Name', 'Replicas', 'Placed', 'Ready', 'Status', 'Revision', 'Age']);
