@@ -82,6 +82,7 @@ export class KubernetesAgent {
   /** What the pod carries now, as far as we know (undefined until read). */
   private podLabels: Record<string, string> | undefined;
   private lastReport: string | undefined;
+  private savedState: string | undefined;
 
   constructor(runtime: Runtime, options: AgentOptions) {
     this.runtime = runtime;
@@ -130,9 +131,13 @@ export class KubernetesAgent {
     }
   }
 
+  /** Every Function event in the namespace runs a pass; the file is written only when it changes. */
   private async saveState(): Promise<void> {
     const functions = Object.fromEntries([...this.managed].filter(([, m]) => m.serving).map(([name, m]) => [name, m.serving!]));
-    await writeFileAtomic(this.stateFile, `${JSON.stringify({ functions }, null, 2)}\n`);
+    const text = `${JSON.stringify({ functions }, null, 2)}\n`;
+    if (text === this.savedState) return;
+    await writeFileAtomic(this.stateFile, text);
+    this.savedState = text;
   }
 
   /**
@@ -303,11 +308,6 @@ export class KubernetesAgent {
       this.logger.warn(`cannot report to pod ${this.options.pod}: ${why}; retrying`);
       this.retryIn(isNotFound(error) ? 1_000 : RETRY_MS.initial);
     }
-  }
-
-  /** What the agent runs, for tests and logs. */
-  snapshot(): PodReport {
-    return Object.fromEntries([...this.managed].map(([name, m]) => [name, { serving: m.serving, target: m.target, state: m.state, message: m.message, version: m.version }]));
   }
 
   async stop(): Promise<void> {
