@@ -87,7 +87,9 @@ describeWithService('k8s', 'Functions on Kubernetes: operator, runtime pods and 
     await new Promise<void>((r) => modules.listen(0, '127.0.0.1', r));
     modulesUrl = `http://127.0.0.1:${(modules.address() as AddressInfo).port}`;
     // Two pods on node-1, one on node-2: spreading over nodes is visible.
-    await Promise.all([addPod('rt-a', 'node-1'), addPod('rt-b', 'node-1'), addPod('rt-c', 'node-2')]);
+    // allSettled: if one fails to start, the others are in `pods` before afterAll stops them.
+    const started = await Promise.allSettled([addPod('rt-a', 'node-1'), addPod('rt-b', 'node-1'), addPod('rt-c', 'node-2')]);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
     operator = await runOperator('operator-1');
   }, 120_000);
 
