@@ -67,15 +67,15 @@ async function main(): Promise<number> {
     ]);
 
     say('starting two runtime pods and the operator ...');
-    const started = await Promise.allSettled(
+    const runtimes = await Promise.allSettled(
       ['l8-runtime-0', 'l8-runtime-1'].map((name, i) => startRuntimePod(kube, { namespace, name, node: `node-${i}`, kubeconfig: runtimeConfig, drain: '1s' })),
     );
-    const pods: RuntimePod[] = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const pods: RuntimePod[] = runtimes.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     for (const pod of pods) {
       cleanups.push(() => pod.stop());
       say(`  pod ${pod.name}: ${pod.url}`);
     }
-    for (const result of started) if (result.status === 'rejected') throw result.reason;
+    for (const result of runtimes) if (result.status === 'rejected') throw result.reason;
     const operator: OperatorProcess = await startOperator({ namespace, kubeconfig: operatorConfig, identity: 'l8-operator-demo' });
     cleanups.push(() => operator.stop());
 
