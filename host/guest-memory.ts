@@ -44,9 +44,12 @@ export class GuestMemory {
     this.view = new DataView(this.buffer);
   }
 
-  /** memory.grow detaches the old ArrayBuffer; re-take views when that happened. */
+  /**
+   * memory.grow detaches the old ArrayBuffer; re-take views when that happened. Checking
+   * `detached` is much cheaper than asking the memory for its buffer on every access.
+   */
   private sync(): void {
-    if (this.buffer !== this.memory.buffer) {
+    if (this.buffer.detached) {
       this.buffer = this.memory.buffer;
       this.bytes = new Uint8Array(this.buffer);
       this.view = new DataView(this.buffer);

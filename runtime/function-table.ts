@@ -2,7 +2,6 @@
 // bound to its capabilities, plus the router that maps HTTP routes to them. Switching a
 // version swaps one map entry and the router at once; requests already running keep the
 // version (and instance) they started on.
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import FindMyWay from 'find-my-way';
 import type { Logger } from 'pino';
@@ -19,6 +18,7 @@ import { bindServices, type FunctionCaller } from './capabilities/index.ts';
 import type { ComponentLookup } from './components.ts';
 import type { DefaultLimits } from './config.ts';
 import type { RuntimeMetrics } from './metrics.ts';
+import { newRequestId } from './request-id.ts';
 
 /** Invoke chains deeper than this are refused: almost certainly a loop. */
 export const MAX_INVOKE_DEPTH = 16;
@@ -209,7 +209,7 @@ export class FunctionTable implements FunctionCaller {
   }
 
   log(fn: string, requestId: string, level: LogLevel, message: string, source: OutputSource | 'runtime'): void {
-    this.options.logs.write({ time: new Date().toISOString(), function: fn, requestId, level, source, message });
+    this.options.logs.write({ time: Date.now(), function: fn, requestId, level, source, message });
   }
 
   /** The per-call context (store data) for one call of `fn`. */
@@ -285,7 +285,7 @@ export class FunctionTable implements FunctionCaller {
   }
 
   static newRequestId(): string {
-    return randomUUID();
+    return newRequestId();
   }
 
   static isLogLevel(value: string): value is LogLevel {

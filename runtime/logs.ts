@@ -6,7 +6,8 @@ import type { LogLevel } from '../host/abi.ts';
 import type { OutputSource } from '../host/call-context.ts';
 
 export interface LogLine {
-  time: string;
+  /** Milliseconds since the epoch (formatted when the line is shown). */
+  time: number;
   function: string;
   requestId: string;
   level: LogLevel;
@@ -16,8 +17,25 @@ export interface LogLine {
 
 const RING_SIZE = 1000;
 
+/** The last RING_SIZE lines of one function: a circular buffer, O(1) per line. */
+class Ring {
+  private readonly lines: LogLine[] = [];
+  private next = 0;
+
+  push(line: LogLine): void {
+    if (this.lines.length < RING_SIZE) this.lines.push(line);
+    else this.lines[this.next] = line;
+    this.next = (this.next + 1) % RING_SIZE;
+  }
+
+  last(count: number): LogLine[] {
+    const ordered = this.lines.length < RING_SIZE ? this.lines : [...this.lines.slice(this.next), ...this.lines.slice(0, this.next)];
+    return ordered.slice(Math.max(0, ordered.length - count));
+  }
+}
+
 export class FunctionLogs {
-  private readonly rings = new Map<string, LogLine[]>();
+  private readonly rings = new Map<string, Ring>();
   private readonly followers = new Map<string, Set<(line: LogLine) => void>>();
   private readonly logger: Logger;
 
@@ -27,19 +45,17 @@ export class FunctionLogs {
 
   write(line: LogLine): void {
     let ring = this.rings.get(line.function);
-    if (!ring) this.rings.set(line.function, (ring = []));
+    if (!ring) this.rings.set(line.function, (ring = new Ring()));
     ring.push(line);
-    if (ring.length > RING_SIZE) ring.splice(0, ring.length - RING_SIZE);
-    this.logger[line.level === 'warn' ? 'warn' : line.level === 'error' ? 'error' : line.level === 'info' ? 'info' : line.level === 'debug' ? 'debug' : 'trace'](
-      { fn: line.function, requestId: line.requestId, source: line.source },
-      line.message,
-    );
-    for (const follower of this.followers.get(line.function) ?? []) follower(line);
+    if (this.logger.isLevelEnabled(line.level)) {
+      this.logger[line.level]({ fn: line.function, requestId: line.requestId, source: line.source }, line.message);
+    }
+    const followers = this.followers.get(line.function);
+    if (followers) for (const follower of followers) follower(line);
   }
 
   tail(fn: string, count: number): LogLine[] {
-    const ring = this.rings.get(fn) ?? [];
-    return ring.slice(Math.max(0, ring.length - count));
+    return this.rings.get(fn)?.last(count) ?? [];
   }
 
   follow(fn: string, listener: (line: LogLine) => void): () => void {

@@ -65,11 +65,30 @@ export class RuntimeMetrics {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'l8_' });
   }
 
+  // prom-client hashes a label object on every call; the hot path keeps the labelled
+  // children instead (one per function and status class).
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly durationChildren = new Map<string, { observe(value: number): void }>();
+
   observeRequest(fn: string | null, status: number, errorCode: string | null, seconds: number): void {
     const name = fn ?? '(none)';
-    this.requests.inc({ function: name, code: `${Math.floor(status / 100)}xx` });
+    const code = status < 200 ? '1xx' : status < 300 ? '2xx' : status < 400 ? '3xx' : status < 500 ? '4xx' : '5xx';
+    const key = `${code}${name}`;
+    let requests = this.requestChildren.get(key);
+    if (!requests) this.requestChildren.set(key, (requests = this.requests.labels({ function: name, code })));
+    requests.inc();
     if (errorCode) this.errors.inc({ function: name, kind: errorKind(errorCode) });
-    if (fn) this.duration.observe({ function: fn }, seconds);
+    if (fn) {
+      let duration = this.durationChildren.get(fn);
+      if (!duration) this.durationChildren.set(fn, (duration = this.duration.labels({ function: fn })));
+      duration.observe(seconds);
+    }
+  }
+
+  /** Drops the cached children of a function that is gone (its series stay until restart). */
+  forget(fn: string): void {
+    this.durationChildren.delete(fn);
+    for (const key of this.requestChildren.keys()) if (key.slice(3) === fn) this.requestChildren.delete(key);
   }
 
   async json(): Promise<MetricsJson> {

@@ -162,9 +162,16 @@ export class CoreInstance implements GuestInstance {
     return count;
   }
 
-  /** Calls into the guest with enough fuel that it never needs to suspend. */
+  /** True while a promising call into the guest is running (and may be suspended). */
+  private inGuest = false;
+
+  /**
+   * Calls into the guest with enough fuel that it never needs to suspend. Between calls
+   * the fuel is already that high (enterGuest leaves it so), so only calls made while
+   * the guest is running — cabi_realloc for a host call's results — save and restore it.
+   */
   private unsuspendable<T>(call: () => T): T {
-    if (!this.fuel) return call();
+    if (!this.fuel || !this.inGuest) return call();
     const saved = this.fuel.value as number;
     this.fuel.value = UNSUSPENDABLE_FUEL;
     try {
@@ -215,8 +222,14 @@ export class CoreInstance implements GuestInstance {
   private async enterGuest(fn: (...args: number[]) => Promise<number>, args: number[]): Promise<number> {
     if (this.fuel) this.fuel.value = this.options.fuelQuantum;
     this.sliceStart = performance.now();
-    const result = await fn(...args);
-    if (this.fuel) this.fuel.value = UNSUSPENDABLE_FUEL;
+    this.inGuest = true;
+    let result: number;
+    try {
+      result = await fn(...args);
+    } finally {
+      this.inGuest = false;
+      if (this.fuel) this.fuel.value = UNSUSPENDABLE_FUEL;
+    }
     return result >>> 0;
   }
 

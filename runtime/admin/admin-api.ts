@@ -6,7 +6,7 @@ import { FUNCTION_NAME, parseManifest } from '../../functions/manifest.ts';
 import type { FunctionRegistry } from '../../functions/registry.ts';
 import type { Deployer } from '../deployer.ts';
 import { FunctionTable } from '../function-table.ts';
-import type { FunctionLogs } from '../logs.ts';
+import type { FunctionLogs, LogLine } from '../logs.ts';
 import { tokenMatches } from './token.ts';
 
 export interface AdminApiOptions {
@@ -166,12 +166,13 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
     const tail = Math.min(1000, Math.max(0, Number(query.tail ?? 100) || 0));
     const follow = query.follow === 'true' || query.follow === '1';
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    for (const line of logs.tail(name, tail)) reply.raw.write(`${JSON.stringify(line)}\n`);
+    const show = (line: LogLine) => `${JSON.stringify({ ...line, time: new Date(line.time).toISOString() })}\n`;
+    for (const line of logs.tail(name, tail)) reply.raw.write(show(line));
     if (!follow) {
       reply.raw.end();
       return reply;
     }
-    const stop = logs.follow(name, (line) => reply.raw.write(`${JSON.stringify(line)}\n`));
+    const stop = logs.follow(name, (line) => reply.raw.write(show(line)));
     request.raw.on('close', stop);
     return reply;
   });

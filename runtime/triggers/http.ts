@@ -49,23 +49,24 @@ function sendError(reply: FastifyReply, error: L8Error, requestId: string): Fast
   return reply.code(error.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(error.toJSON(requestId)));
 }
 
+const INVALID_VALUE = /[\r\n\0]/;
+
 function sendResponse(reply: FastifyReply, response: GuestResponse, isHead: boolean, fn: string, limit: number): FastifyReply {
   if (response.body.length > limit) {
     throw new L8Error('internal', `function "${fn}" answered ${response.body.length} bytes, more than its limit of ${limit}; raise limits.maxBodyBytes`);
   }
-  const grouped = new Map<string, string[]>();
+  // Headers go to Fastify as one object; a name the guest repeats becomes a list.
+  const headers: Record<string, string | string[]> = {};
   for (const [name, value] of response.headers) {
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) continue;
-    if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) {
+    if (!TOKEN.test(name) || INVALID_VALUE.test(value)) {
       throw new L8Error('trap', `function "${fn}" returned an invalid header ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
     }
-    const list = grouped.get(lower);
-    if (list) list.push(value);
-    else grouped.set(lower, [value]);
+    const seen = headers[lower];
+    headers[lower] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
   }
-  for (const [name, values] of grouped) reply.header(name, values.length === 1 ? values[0] : values);
-  reply.code(response.status);
+  reply.headers(headers).code(response.status);
   return reply.send(isHead ? undefined : Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength));
 }
 
