@@ -13,14 +13,15 @@ import { checkModule, type CheckedModule } from './module-check.ts';
  * Snapshots above this size are restored page by page: the module is instrumented with
  * dirty tracking and a reset copies back only the 4 KiB pages a request wrote. Measured
  * on the 2-core box (bench/reset.ts, bench/instrument.ts): copying a whole memory back
- * costs ~1.8 µs per 64 KiB wasm page while it fits in the caches and more beyond (Go
- * hello, 2.3 MiB: ~200 µs); a tracked reset ~0.5 µs plus ~0.2 µs per written 4 KiB page
- * (Go hello writes 26: ~6 µs); but marking costs 0.5-1.5 ns per store the guest
- * executes (a loop that only stores runs 15-40% slower). Up to 256 KiB a whole copy
- * costs at most ~7 µs, a bound that does not grow with the work a request does; above
- * it the copy grows with the memory, and Go modules start at 2 MiB.
+ * costs ~1.8 µs per 64 KiB wasm page in a tight loop (Go hello, 2.3 MiB: ~200 µs); a
+ * tracked reset ~0.5 µs plus ~0.2 µs per written 4 KiB page; marking costs 0.5-1.5 ns per
+ * store the guest executes (a loop that only stores runs 15-40% slower). Inside a real
+ * HTTP server the whole copy also evicts the caches the rest of the request needs:
+ * with tracking, AssemblyScript hello (64 KiB) and Rust hello (128 KiB) took ~6 µs less
+ * server CPU per request (bench/.exp measurements, 2026-11-22). So every reset function
+ * is tracked; compute-heavy functions that store a lot pay a few percent instead.
  */
-export const DIRTY_TRACKING_THRESHOLD_BYTES = 256 * 1024;
+export const DIRTY_TRACKING_THRESHOLD_BYTES = 0;
 
 export interface CoreCompileOptions extends CompileOptions {
   /**
@@ -29,6 +30,8 @@ export interface CoreCompileOptions extends CompileOptions {
    * true / false force it, for tests and benchmarks.
    */
   dirtyTracking?: boolean | 'auto';
+  /** The 'auto' threshold (default DIRTY_TRACKING_THRESHOLD_BYTES); tests set others. */
+  dirtyThresholdBytes?: number;
 }
 
 export class CoreCompiled implements CompiledFunction {
@@ -41,6 +44,7 @@ export class CoreCompiled implements CompiledFunction {
   module: WebAssembly.Module;
   instrumented: InstrumentedModule;
   private readonly maxMemoryPages: number;
+  private readonly dirtyThreshold: number;
   /**
    * In 'auto' mode, the deployed bytes until the first instance has shown how large the
    * snapshot is and whether instances are reset; then null. The first guess comes from
@@ -53,10 +57,11 @@ export class CoreCompiled implements CompiledFunction {
     const started = performance.now();
     this.checked = checkModule(bytes);
     this.maxMemoryPages = options.maxMemoryPages;
+    this.dirtyThreshold = options.dirtyThresholdBytes ?? DIRTY_TRACKING_THRESHOLD_BYTES;
     const mode = options.dirtyTracking ?? 'auto';
     let tracked: boolean;
     try {
-      tracked = mode === 'auto' ? initialMemoryPages(bytes) * 65536 > DIRTY_TRACKING_THRESHOLD_BYTES : mode;
+      tracked = mode === 'auto' ? initialMemoryPages(bytes) * 65536 > this.dirtyThreshold : mode;
     } catch (error) {
       if (error instanceof InstrumentError) throw new L8Error('invalid_module', error.message);
       throw error;
@@ -113,7 +118,7 @@ export class CoreCompiled implements CompiledFunction {
       for (const [stream, line] of held) initOutput(stream, line);
     }
     this.undecided = null;
-    const wanted = !options.reuse && first.snapshotBytes > DIRTY_TRACKING_THRESHOLD_BYTES;
+    const wanted = !options.reuse && first.snapshotBytes > this.dirtyThreshold;
     if (wanted === first.tracksDirtyPages) return first;
     const started = performance.now();
     ({ instrumented: this.instrumented, module: this.module } = this.build(bytes, wanted));

@@ -163,21 +163,30 @@ describe('when tracking is on', () => {
     (func (export ${HANDLE}) ${HANDLE_PARAMS}
       (i32.store16 (i32.const 256) (i32.const 204))
       (i32.const 256)))`;
-  const threshold = DIRTY_TRACKING_THRESHOLD_BYTES / PAGE;
+  // The mechanism, with a threshold of 4 pages (production tracks everything: 0).
+  const threshold = 4;
+  const thresholdOptions = { dirtyThresholdBytes: threshold * PAGE };
+  it('tracks every reset instance by default', async () => {
+    expect(DIRTY_TRACKING_THRESHOLD_BYTES).toBe(0);
+    const compiled = new CoreCompiled(await parse(withMemory(1)), { maxMemoryPages: 256, sha256: 'd' });
+    expect(compiled.instantiate(OPTIONS, () => {}).tracksDirtyPages).toBe(true);
+  });
+
 
   it('is chosen by snapshot size: off at or below the threshold, on above it', async () => {
-    const small = new CoreCompiled(await parse(withMemory(threshold)), { maxMemoryPages: 256, sha256: 's' });
+    const small = new CoreCompiled(await parse(withMemory(threshold)), { maxMemoryPages: 256, sha256: 's', ...thresholdOptions });
     expect(small.instrumented.dirtyMemory).toBeNull();
     expect(small.instantiate(OPTIONS, () => {}).tracksDirtyPages).toBe(false);
-    const large = new CoreCompiled(await parse(withMemory(threshold + 1)), { maxMemoryPages: 256, sha256: 'l' });
+    const large = new CoreCompiled(await parse(withMemory(threshold + 1)), { maxMemoryPages: 256, sha256: 'l', ...thresholdOptions });
     expect(large.instrumented.dirtyMemory).toBe('__l8_dirty');
     expect(large.instantiate(OPTIONS, () => {}).tracksDirtyPages).toBe(true);
   });
 
   it('a module that grows past the threshold in _initialize is instrumented again, logging once', async () => {
-    const bytes = await parse(withMemory(1, `(drop (memory.grow (i32.const ${threshold})))`));
-    const compiled = new CoreCompiled(bytes, { maxMemoryPages: 256, sha256: 'g' });
-    expect(compiled.instrumented.dirtyMemory).toBeNull(); // 1 page declared
+    // Declares `threshold` pages (not tracked by that guess), grows one past it.
+    const bytes = await parse(withMemory(threshold, `(drop (memory.grow (i32.const 1)))`));
+    const compiled = new CoreCompiled(bytes, { maxMemoryPages: 256, sha256: 'g', ...thresholdOptions });
+    expect(compiled.instrumented.dirtyMemory).toBeNull();
     const lines: string[] = [];
     const first = compiled.instantiate(OPTIONS, (_, line) => lines.push(line));
     expect(first.tracksDirtyPages).toBe(true);
@@ -190,7 +199,7 @@ describe('when tracking is on', () => {
   });
 
   it('is off in reuse mode, which restores nothing', async () => {
-    const compiled = new CoreCompiled(await parse(withMemory(threshold + 4)), { maxMemoryPages: 256, sha256: 'r' });
+    const compiled = new CoreCompiled(await parse(withMemory(threshold + 4)), { maxMemoryPages: 256, sha256: 'r', ...thresholdOptions });
     expect(compiled.instrumented.dirtyMemory).toBe('__l8_dirty'); // the guess from the declared size
     const instance = compiled.instantiate({ ...OPTIONS, reuse: true }, () => {});
     expect(instance.tracksDirtyPages).toBe(false);
