@@ -67,6 +67,8 @@ export interface CompileOptions {
   sha256: string;
   /** A folder where a form may cache expensive artefacts by sha256 (e.g. transpiled components). */
   cacheDir?: string;
+  /** The bytes passed the form's check already (registry modules are checked at upload). */
+  validated?: boolean;
 }
 
 /** A binary format L8 can run. Forms are tried in registration order, newest first. */

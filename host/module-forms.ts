@@ -36,16 +36,19 @@ export async function compileFunction(bytes: Uint8Array, options: CompileOptions
 export class ModuleCache {
   private readonly entries = new Map<string, Promise<CompiledFunction>>();
   private readonly cacheDir: string | undefined;
+  private readonly validated: boolean;
 
-  constructor(cacheDir?: string) {
+  /** `validated`: every module given to get() passed checkBinary already (the registry's do). */
+  constructor(cacheDir?: string, options: { validated?: boolean } = {}) {
     this.cacheDir = cacheDir;
+    this.validated = options.validated ?? false;
   }
 
   get(bytes: Uint8Array, maxMemoryPages: number, digest = sha256(bytes)): Promise<CompiledFunction> {
     const key = `${digest}:${maxMemoryPages}`;
     let compiled = this.entries.get(key);
     if (!compiled) {
-      compiled = compileFunction(bytes, { maxMemoryPages, sha256: digest, cacheDir: this.cacheDir });
+      compiled = compileFunction(bytes, { maxMemoryPages, sha256: digest, cacheDir: this.cacheDir, validated: this.validated });
       this.entries.set(key, compiled);
       compiled.catch(() => this.entries.delete(key));
     }

@@ -61,9 +61,15 @@ class Reader {
   }
 }
 
+export type ExternKind = 'function' | 'table' | 'memory' | 'global' | 'tag';
+const KINDS: ExternKind[] = ['function', 'table', 'memory', 'global', 'tag'];
+
 export interface FunctionSignatures {
   imports: Map<string, CoreSignature>; // key: module + "\0" + name
   exports: Map<string, CoreSignature>;
+  /** Every import and export, in order, as WebAssembly.Module.imports/exports list them. */
+  importList: Array<{ module: string; name: string; kind: ExternKind }>;
+  exportList: Array<{ name: string; kind: ExternKind }>;
 }
 
 /** Core signatures of imported and exported functions. The module must already be valid. */
@@ -73,6 +79,8 @@ export function functionSignatures(bytes: Uint8Array): FunctionSignatures {
   const funcTypes: number[] = []; // type index per function index (imports first)
   const imports = new Map<string, CoreSignature>();
   const exportFuncs: Array<[string, number]> = [];
+  const importList: FunctionSignatures['importList'] = [];
+  const exportList: FunctionSignatures['exportList'] = [];
   while (r.pos < bytes.length) {
     const id = r.byte();
     const size = r.u32();
@@ -94,6 +102,7 @@ export function functionSignatures(bytes: Uint8Array): FunctionSignatures {
         const module = r.name();
         const name = r.name();
         const kind = r.byte();
+        importList.push({ module, name, kind: KINDS[kind] ?? 'tag' });
         if (kind === 0) {
           const t = r.u32();
           funcTypes.push(t);
@@ -120,6 +129,7 @@ export function functionSignatures(bytes: Uint8Array): FunctionSignatures {
         const name = r.name();
         const kind = r.byte();
         const index = r.u32();
+        exportList.push({ name, kind: KINDS[kind] ?? 'tag' });
         if (kind === 0) exportFuncs.push([name, index]);
       }
     }
@@ -130,7 +140,7 @@ export function functionSignatures(bytes: Uint8Array): FunctionSignatures {
     const t = funcTypes[index];
     if (t !== undefined && types[t]) exports.set(name, types[t]);
   }
-  return { imports, exports };
+  return { imports, exports, importList, exportList };
 }
 
 export function formatSignature(sig: CoreSignature): string {

@@ -76,7 +76,8 @@ export class FunctionTable implements FunctionCaller {
     this.options = options;
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
     // Forms that transform modules expensively (components) cache their output here.
-    this.modules = new ModuleCache(join(options.registry.dataDir, 'cache'));
+    // Registry modules were checked when they were uploaded.
+    this.modules = new ModuleCache(join(options.registry.dataDir, 'cache'), { validated: true });
     this.hostCalls = options.metrics?.hostCalls;
   }
 

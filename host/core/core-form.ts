@@ -55,7 +55,7 @@ export class CoreCompiled implements CompiledFunction {
 
   constructor(bytes: Uint8Array, options: CoreCompileOptions) {
     const started = performance.now();
-    this.checked = checkModule(bytes);
+    this.checked = checkModule(bytes, { validated: options.validated });
     this.maxMemoryPages = options.maxMemoryPages;
     this.dirtyThreshold = options.dirtyThresholdBytes ?? DIRTY_TRACKING_THRESHOLD_BYTES;
     const mode = options.dirtyTracking ?? 'auto';

@@ -33,7 +33,6 @@ export interface ExportBinding {
 
 export interface CheckedModule {
   form: 'l8-core';
-  module: WebAssembly.Module;
   imports: LinkedImport[];
   handle: ExportBinding | null;
   onMessage: ExportBinding | null;
@@ -44,8 +43,20 @@ const invalid = (message: string) => new L8Error('invalid_module', message);
 
 const DOCS = 'see abi/README.md for what a function may import and must export';
 
-/** Validates, compiles and checks a core module against the L8 ABI. */
-export function checkModule(bytes: Uint8Array): CheckedModule {
+export interface CheckOptions {
+  /**
+   * The bytes already passed this check (e.g. when they were uploaded): skip the
+   * WebAssembly validation, which costs about as much as compiling.
+   */
+  validated?: boolean;
+}
+
+/**
+ * Validates and checks a core module against the L8 ABI. Reads imports and exports
+ * from the binary itself, so no compilation is needed (the host compiles the
+ * instrumented module later, once).
+ */
+export function checkModule(bytes: Uint8Array, options: CheckOptions = {}): CheckedModule {
   const kind = binaryKind(bytes);
   if (kind === 'not-wasm') {
     const head = Buffer.from(bytes.subarray(0, 4)).toString('hex') || 'empty';
@@ -56,11 +67,14 @@ export function checkModule(bytes: Uint8Array): CheckedModule {
   if (kind === 'component') {
     throw invalid('this is a WebAssembly component; deploy it on the component path (components are accepted by deploy when the component host is enabled)');
   }
-  let module: WebAssembly.Module;
-  try {
-    module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-  } catch (error) {
-    throw invalid(`not a valid WebAssembly module: ${(error as Error).message}`);
+  if (!options.validated && !WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
+    // Only compiling says what is wrong.
+    try {
+      new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+    } catch (error) {
+      throw invalid(`not a valid WebAssembly module: ${(error as Error).message}`);
+    }
+    throw invalid('not a valid WebAssembly module');
   }
   let signatures;
   try {
@@ -70,7 +84,7 @@ export function checkModule(bytes: Uint8Array): CheckedModule {
   }
 
   const imports: LinkedImport[] = [];
-  for (const imp of WebAssembly.Module.imports(module)) {
+  for (const imp of signatures.importList) {
     const where = `import "${imp.module}" "${imp.name}"`;
     if (imp.kind !== 'function') {
       throw invalid(`${where} is a ${imp.kind}; L8 functions may only import functions (and must define their own memory); ${DOCS}`);
@@ -98,7 +112,7 @@ export function checkModule(bytes: Uint8Array): CheckedModule {
     imports.push({ module: imp.module, name: imp.name, abi });
   }
 
-  const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
+  const exports = new Map(signatures.exportList.map((e) => [e.name, e.kind]));
   if (exports.get('memory') !== 'memory') throw invalid(`the module must export its linear memory as "memory"; ${DOCS}`);
   if (exports.has('_start')) {
     throw invalid('the module exports "_start", so it is a WASI command; functions are libraries: build a reactor (Rust: crate-type "cdylib"; Go: -buildmode=c-shared)');
@@ -133,5 +147,5 @@ export function checkModule(bytes: Uint8Array): CheckedModule {
   if (!handle && !onMessage) {
     throw invalid(`the module exports neither "l8:faas/http-handler@<version>#handle" nor "l8:faas/subscriber@<version>#on-message"; register a handler with the SDK (${DOCS})`);
   }
-  return { form: 'l8-core', module, imports, handle, onMessage, hasInitialize };
+  return { form: 'l8-core', imports, handle, onMessage, hasInitialize };
 }
