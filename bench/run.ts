@@ -36,19 +36,30 @@ const CASES = args.cases ? args.cases.split(',') : ALL_CASES;
 
 interface Load {
   rps: number;
+  /** CPU time (user + system, all threads) the server spent per request. */
+  cpuUs: number;
   p50: number;
   p99: number;
   errors: number;
   non2xx: number;
 }
 
-async function load(url: string, options: { method?: string; body?: Buffer | string; duration?: number } = {}): Promise<Load> {
+/** CPU time of a process so far, in µs (Linux: utime + stime of /proc/<pid>/stat, in clock ticks of 10 ms). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+async function load(url: string, options: { method?: string; body?: Buffer | string; duration?: number; pid: number }): Promise<Load> {
   // A short warm-up first: JIT, pools and connections.
   const request = { url, connections: CONNECTIONS, method: (options.method ?? 'GET') as 'GET', ...(options.body ? { body: options.body } : {}) };
   await autocannon({ ...request, duration: 1 });
+  const cpuBefore = cpuMicros(options.pid);
   const result = await autocannon({ ...request, duration: options.duration ?? DURATION });
+  const cpu = cpuMicros(options.pid) - cpuBefore;
   return {
     rps: result.requests.average,
+    cpuUs: cpu / Math.max(1, result.requests.total),
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
@@ -95,9 +106,9 @@ function throughputRow(name: string, base: Load, run: Load, note = ''): void {
   const errors = run.errors + run.non2xx + base.errors + base.non2xx;
   rows.push({
     case: name,
-    baseline: `${fmt(base.rps)} req/s, p50 ${base.p50} ms, p99 ${base.p99} ms`,
-    runtime: `${fmt(run.rps)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms`,
-    ratio: `${fmt(run.rps / base.rps, 2)}x (added p50 ${fmt(run.p50 - base.p50, 1)} ms, p99 ${fmt(run.p99 - base.p99, 1)} ms)`,
+    baseline: `${fmt(base.rps)} req/s, p50 ${base.p50} ms, p99 ${base.p99} ms, ${fmt(base.cpuUs)} µs CPU/req`,
+    runtime: `${fmt(run.rps)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ${fmt(run.cpuUs)} µs CPU/req`,
+    ratio: `${fmt(run.rps / base.rps, 2)}x throughput, ${fmt(base.cpuUs / run.cpuUs, 2)}x CPU efficiency (added p50 ${fmt(run.p50 - base.p50, 1)} ms, p99 ${fmt(run.p99 - base.p99, 1)} ms)`,
     note: errors ? `${note} ERRORS: ${errors}`.trim() : note,
   });
   console.log(`${name}: ${rows.at(-1)!.ratio} ${rows.at(-1)!.note}`);
@@ -128,22 +139,22 @@ async function main(): Promise<void> {
   try {
     let helloBase: Load | null = null;
     if (CASES.includes('hello') || CASES.includes('runaway')) {
-      helloBase = await load(`${baseline.url}/hello`);
+      helloBase = await load(`${baseline.url}/hello`, { pid: baseline.child.pid! });
     }
     if (CASES.includes('hello')) {
-      throughputRow('hello (AssemblyScript), fresh state per request', helloBase!, await load(`${runtime.httpUrl}/hello`));
-      throughputRow('hello (Rust), fresh state per request', helloBase!, await load(`${runtime.httpUrl}/hello/rust`));
-      throughputRow('hello (Go), fresh state per request', helloBase!, await load(`${runtime.httpUrl}/hello/go`));
+      throughputRow('hello (AssemblyScript), fresh state per request', helloBase!, await load(`${runtime.httpUrl}/hello`, { pid: runtime.child.pid! }));
+      throughputRow('hello (Rust), fresh state per request', helloBase!, await load(`${runtime.httpUrl}/hello/rust`, { pid: runtime.child.pid! }));
+      throughputRow('hello (Go), fresh state per request', helloBase!, await load(`${runtime.httpUrl}/hello/go`, { pid: runtime.child.pid! }));
     }
     if (CASES.includes('state')) {
-      throughputRow('state get+set round trip (memory store)', await load(`${baseline.url}/counter/a`, { method: 'POST' }), await load(`${runtime.httpUrl}/counter/a`, { method: 'POST' }));
+      throughputRow('state get+set round trip (memory store)', await load(`${baseline.url}/counter/a`, { pid: baseline.child.pid!, method: 'POST' }), await load(`${runtime.httpUrl}/counter/a`, { pid: runtime.child.pid!, method: 'POST' }));
     }
     if (CASES.includes('invoke')) {
-      throughputRow('invoke chain of 3 functions', await load(`${baseline.url}/chain/2`), await load(`${runtime.httpUrl}/chain/2`), 'baseline answers directly');
+      throughputRow('invoke chain of 3 functions', await load(`${baseline.url}/chain/2`, { pid: baseline.child.pid! }), await load(`${runtime.httpUrl}/chain/2`, { pid: runtime.child.pid! }), 'baseline answers directly');
     }
     if (CASES.includes('echo')) {
       const body = Buffer.alloc(1 << 20, 7);
-      throughputRow('1 MB body echo', await load(`${baseline.url}/conf/echo`, { method: 'POST', body }), await load(`${runtime.httpUrl}/conf/echo`, { method: 'POST', body }));
+      throughputRow('1 MB body echo', await load(`${baseline.url}/conf/echo`, { pid: baseline.child.pid!, method: 'POST', body }), await load(`${runtime.httpUrl}/conf/echo`, { pid: runtime.child.pid!, method: 'POST', body }));
     }
     if (CASES.includes('hostcall')) await hostCall(runtime);
     if (CASES.includes('cold')) await coldStart(runtime);
@@ -238,11 +249,11 @@ async function runaway(runtime: RuntimeProcess, helloBase: Load): Promise<void> 
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
-  const under = await load(`${runtime.httpUrl}/hello`);
+  const under = await load(`${runtime.httpUrl}/hello`, { pid: runtime.child.pid! });
   stop.value = true;
   await firing;
   runawayLatencies.sort((a, b) => a - b);
-  const helloAlone = await load(`${runtime.httpUrl}/hello`);
+  const helloAlone = await load(`${runtime.httpUrl}/hello`, { pid: runtime.child.pid! });
   rows.push({
     case: 'runaway guest (100 ms timeout) while hello is under load',
     baseline: `hello alone: p99 ${helloAlone.p99} ms`,
