@@ -32,6 +32,7 @@ import { shim } from './preview2-shim.ts';
 import { GLUE_HOOK } from './transpile.ts';
 import { WasiHost } from './wasi-host.ts';
 import { HTTP_HANDLER, INCOMING_HANDLER, SUBSCRIBER } from './world.ts';
+import { TimeSlice, parkForever } from '../time-slice.ts';
 
 /** Fuel for wasm entered from JavaScript outside a promising frame (cannot yield there). */
 const UNSUSPENDABLE_FUEL = 50_000_000;
@@ -61,7 +62,6 @@ interface Snapshot {
 
 type Entry = Record<string, (...args: unknown[]) => Promise<unknown>>;
 
-const parkForever = () => new Promise<number>(() => {});
 
 export class ComponentInstance implements GuestInstance {
   uses = 0;
@@ -82,13 +82,14 @@ export class ComponentInstance implements GuestInstance {
   /** JavaScript -> wasm calls outside a promising frame in progress. */
   private depth = 0;
   private instantiateDeadline = Infinity;
-  private sliceStart = 0;
+  private readonly slice: TimeSlice;
   private snapshot: Snapshot | null = null;
   private exports: Record<string, Entry> = {};
 
   private constructor(compiled: ComponentCompiled, options: InstanceOptions, initOutput: InitOutput) {
     this.compiled = compiled;
     this.options = options;
+    this.slice = new TimeSlice(options.sliceMs, options.fuelQuantum);
     this.initOutput = initOutput;
     this.wasi = new WasiHost({
       sandbox: options.sandbox,
@@ -204,15 +205,7 @@ export class ComponentInstance implements GuestInstance {
       ctx.cancelled = true;
       return parkForever();
     }
-    if (now - this.sliceStart >= this.options.sliceMs) {
-      return new Promise((resolve) =>
-        setImmediate(() => {
-          this.sliceStart = performance.now();
-          resolve(this.options.fuelQuantum);
-        }),
-      );
-    }
-    return this.options.fuelQuantum;
+    return this.slice.next(now);
   }
 
   private takeSnapshot(): Snapshot {
@@ -231,7 +224,7 @@ export class ComponentInstance implements GuestInstance {
     this.slot.ctx = ctx;
     for (const flag of this.growFailed) flag.value = 0;
     for (const fuel of this.fuels) fuel.value = this.options.fuelQuantum;
-    this.sliceStart = performance.now();
+    this.slice.begin();
     try {
       return await call();
     } catch (error) {

@@ -11,6 +11,7 @@ import { DIRTY_PAGE_SIZE } from '../instrument/index.ts';
 import { WasiPreview1 } from '../wasi-preview1.ts';
 import type { CoreCompiled } from './core-form.ts';
 import { linkImports, type InstanceSlot } from './linker.ts';
+import { TimeSlice, parkForever } from '../time-slice.ts';
 
 /**
  * Fuel given to calls the host makes outside of a promising (JSPI) frame — `_initialize`,
@@ -48,7 +49,6 @@ function initContext(output: InitOutput): CallContext {
 }
 
 /** A promise that never settles: parks a guest whose request was abandoned until it is garbage. */
-const parkForever = () => new Promise<number>(() => {});
 
 /** The unit of dirty tracking (4 KiB), not the 64 KiB wasm page. */
 const PAGE = DIRTY_PAGE_SIZE;
@@ -85,10 +85,11 @@ export class CoreInstance implements GuestInstance {
   /** The same map as words, to skip four clean pages at a time. */
   private readonly dirtyWords: Uint32Array | null;
   private snapshot: Snapshot | null = null;
-  private sliceStart = 0;
+  private readonly slice: TimeSlice;
 
   constructor(compiled: CoreCompiled, options: InstanceOptions) {
     this.options = options;
+    this.slice = new TimeSlice(options.sliceMs, options.fuelQuantum);
     const { interruptImport } = compiled.instrumented;
     const internal = interruptImport
       ? { [interruptImport.module]: { [interruptImport.name]: new WebAssembly.Suspending(() => this.interrupt()) } }
@@ -192,15 +193,7 @@ export class CoreInstance implements GuestInstance {
       ctx.cancelled = true;
       return parkForever();
     }
-    if (now - this.sliceStart >= this.options.sliceMs) {
-      return new Promise((resolve) =>
-        setImmediate(() => {
-          this.sliceStart = performance.now();
-          resolve(this.options.fuelQuantum);
-        }),
-      );
-    }
-    return this.options.fuelQuantum;
+    return this.slice.next(now);
   }
 
   private begin(ctx: CallContext): void {
@@ -221,7 +214,7 @@ export class CoreInstance implements GuestInstance {
 
   private async enterGuest(fn: (...args: number[]) => Promise<number>, args: number[]): Promise<number> {
     if (this.fuel) this.fuel.value = this.options.fuelQuantum;
-    this.sliceStart = performance.now();
+    this.slice.begin();
     this.inGuest = true;
     let result: number;
     try {

@@ -22,6 +22,7 @@ import { Action, BufferType, IMPLEMENTED, LOG_LEVEL_NAMES, MapType, ROOT_CONTEXT
 import { HeaderMap, MapFormatError, parseFields } from './fields.ts';
 import type { ProxyWasmCompiled } from './form.ts';
 import { FunctionIdError, functionNameForId } from './function-id.ts';
+import { TimeSlice, parkForever } from '../time-slice.ts';
 
 /** Fuel for guest code the host runs from inside a host function (the allocator); see CoreInstance. */
 const UNSUSPENDABLE_FUEL = 50_000_000;
@@ -32,7 +33,6 @@ export const STARTUP_TIMEOUT_MS = 10_000;
 /** Request trailers, when the caller has them (the Layotto listener passes them along). */
 export type ProxyWasmRequest = GuestRequest & { trailers?: Fields };
 
-const parkForever = () => new Promise<number>(() => {});
 const textDecoder = new TextDecoder();
 const lenientText = (bytes: Uint8Array) => textDecoder.decode(bytes);
 
@@ -101,12 +101,13 @@ export class ProxyWasmInstance implements GuestInstance {
   private startupDeadline = 0;
   private readonly callData = new Buffer8();
   private snapshot: { memory: Uint8Array; globals: unknown[]; callData: Uint8Array } | null = null;
-  private sliceStart = 0;
+  private readonly slice: TimeSlice;
   private nextContextId = ROOT_CONTEXT_ID + 1;
 
   constructor(compiled: ProxyWasmCompiled, options: InstanceOptions) {
     this.compiled = compiled;
     this.options = options;
+    this.slice = new TimeSlice(options.sliceMs, options.fuelQuantum);
     this.memoryLimitBytes = compiled.instrumented.memory.maximumPages * 65536;
     const instance = new WebAssembly.Instance(compiled.module, this.link());
     const exports = instance.exports as Record<string, unknown>;
@@ -197,7 +198,7 @@ export class ProxyWasmInstance implements GuestInstance {
     const fn = this.promising.get(name);
     if (!fn) throw new Error(`internal: ${name} is not exported`);
     if (this.fuel) this.fuel.value = this.options.fuelQuantum;
-    this.sliceStart = performance.now();
+    this.slice.begin();
     try {
       const result = await fn(...args);
       return typeof result === 'number' ? result >>> 0 : 0;
@@ -219,15 +220,7 @@ export class ProxyWasmInstance implements GuestInstance {
     } else if (now >= this.startupDeadline) {
       throw new StartupTimeout();
     }
-    if (now - this.sliceStart >= this.options.sliceMs) {
-      return new Promise((resolve) =>
-        setImmediate(() => {
-          this.sliceStart = performance.now();
-          resolve(this.options.fuelQuantum);
-        }),
-      );
-    }
-    return this.options.fuelQuantum;
+    return this.slice.next(now);
   }
 
   /** Calls the guest's allocator from inside a host function (never suspends). */
