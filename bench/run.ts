@@ -8,7 +8,6 @@
 import autocannon from 'autocannon';
 import { execSync as execSyncRaw, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +16,7 @@ import { stringify } from 'yaml';
 import { ROOT, startRuntimeProcess, tempDataDir, type RuntimeProcess } from '../test/support/runtime-process.ts';
 import { buildBenchFunctions, BENCH_BUILD } from './functions/build.ts';
 import { coldStartModules } from './cold-start-modules.ts';
+import { freePort } from '../test/support/free-port.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -67,14 +67,6 @@ async function load(url: string, options: { method?: string; body?: Buffer | str
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startBaseline(): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();

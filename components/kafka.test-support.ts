@@ -2,24 +2,14 @@
 // (scripts/services/kafka.ts) in its own services directory and on its own ports, so
 // restarting it does not disturb the shared broker other test files use at the same time.
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { freePort } from '../test/support/free-port.ts';
 
 const servicesModule = pathToFileURL(resolve(import.meta.dirname, '../scripts/services/kafka.ts')).href;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 export interface PrivateKafka {
   brokers: string[];

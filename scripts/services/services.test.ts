@@ -13,16 +13,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { down, readServicesEnv, redisPing, restartKafka, startKafka, startRedis, status, stopRedis, up } from './index.ts';
 import { kafkaPid } from './kafka.ts';
 import { redisPid } from './redis.ts';
+import { freePort } from '../../test/support/free-port.ts';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 const vars = ['L8_SERVICES_DIR', 'L8_REDIS_PORT', 'L8_KAFKA_PORT', 'L8_KAFKA_CONTROLLER_PORT'] as const;
 const saved = Object.fromEntries(vars.map((v) => [v, process.env[v]]));

@@ -2,24 +2,14 @@
 // (scripts/services: startRedis / stopRedis) in a private services directory on a free
 // port, so stopping it does not disturb the shared Redis other test files use.
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { freePort } from '../support/free-port.ts';
 
 const servicesModule = pathToFileURL(resolve(import.meta.dirname, '../../scripts/services/index.ts')).href;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 export interface PrivateRedisService {
   url: string;
