@@ -4,8 +4,6 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
@@ -20,17 +18,8 @@ import { Redis } from 'ioredis';
 import kafkajs from 'kafkajs';
 import { describe, expect, test } from 'vitest';
 import { repoRoot } from '../../scripts/services/paths.ts';
+import { freePort } from './free-port.ts';
 import { describeWithService, gate, probeServiceNow, requireService, ServiceUnavailableError } from './services.ts';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
@@ -62,14 +51,14 @@ function runFixture(env: NodeJS.ProcessEnv): Promise<{ code: number | null; outp
 
 describe('the rule for a service that does not answer', () => {
   test('the probe says which server did not answer', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const probe = await withEnv({ L8_REDIS_URL: `redis://127.0.0.1:${port}` }, () => probeServiceNow('redis'));
     expect(probe.ok).toBe(false);
     if (!probe.ok) expect(probe.reason).toContain(`127.0.0.1:${port}`);
   });
 
   test('requireService throws an error naming the service and npm run services:up', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const error = await withEnv({ L8_KAFKA_BROKERS: `127.0.0.1:${port}` }, () => requireService('kafka')).then(
       () => undefined,
       (e: unknown) => e,
@@ -95,7 +84,7 @@ describe('the rule for a service that does not answer', () => {
   });
 
   test('a vitest run with CI=true fails, naming Redis and the command; without CI it skips and says why', async () => {
-    const url = `redis://127.0.0.1:${await closedPort()}`;
+    const url = `redis://127.0.0.1:${await freePort()}`;
     const ci = await runFixture({ ...process.env, CI: 'true', L8_REDIS_URL: url });
     expect(ci.code, ci.output).toBe(1);
     expect(ci.output).toContain('needs redis');
