@@ -13,11 +13,12 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CallContext, HostServices } from '../host/call-context.ts';
+import type { CallContext } from '../host/call-context.ts';
 import type { CompiledFunction, GuestInstance, InstanceOptions } from '../host/guest-instance.ts';
 import { DEFAULT_TUNING, LoadedFunction } from '../host/loaded-function.ts';
 import { compileFunction, sha256 } from '../host/module-forms.ts';
 import { wrapCoreModule } from '../host/component/wrap.ts';
+import { hostServices } from '../test/support/host-services.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,18 +32,7 @@ const INSTANCES = Number(args.instances);
 const ROOT = resolve(import.meta.dirname, '..');
 const MEMORY_PAGES = 2048; // 128 MiB, the runtime's default limit
 
-const services: HostServices = {
-  stateGet: async () => null,
-  stateSet: async () => {},
-  stateDelete: async () => {},
-  publish: async () => 'id',
-  configGet: () => null,
-  invoke: async () => ({ status: 200, headers: [], body: new Uint8Array() }),
-  tryLock: async () => true,
-  unlock: async () => 'success',
-  keepAlive: async () => true,
-  nextId: async () => 1n,
-};
+const services = hostServices();
 
 function ctx(): CallContext {
   return { requestId: 'bench', functionName: 'bench', deadline: performance.now() + 30_000, depth: 0, services, cancelled: false, log: () => {} };

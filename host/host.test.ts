@@ -2,42 +2,17 @@
 // compile -> instance pool -> calls, with the capability layer replaced by plain functions.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CapabilityError, type CallContext, type HostServices } from './call-context.ts';
+import type { CallContext } from './call-context.ts';
 import { CoreCompiled } from './core/core-form.ts';
 import { checkModule } from './core/module-check.ts';
 import { L8Error } from './errors.ts';
-import { LoadedFunction, type FunctionLimits } from './loaded-function.ts';
+import { LoadedFunction } from './loaded-function.ts';
+import { hostServices, probeStateGet, testLimits as limits } from '../test/support/host-services.ts';
 
 const { parse } = (await import('@bytecodealliance/jco')) as { parse: (wat: string) => Promise<Uint8Array> };
 const probeWat = readFileSync(new URL('../test/fixtures/probe.wat', import.meta.url), 'utf8');
 
-const limits = (over: Partial<FunctionLimits> = {}): FunctionLimits => ({
-  timeoutMs: 2000,
-  memoryPages: 64,
-  maxConcurrency: 4,
-  maxQueue: 4,
-  reuse: false,
-  ...over,
-});
-
-const state = new Map<string, Uint8Array>([['book1', new TextEncoder().encode('100')]]);
-const services: HostServices = {
-  async stateGet(_ctx, store, key) {
-    if (store !== 'default') throw new CapabilityError('denied', `store ${store} not granted`);
-    if (key === 'broken') throw new CapabilityError('unavailable', 'backend down');
-    await new Promise((r) => setTimeout(r, 1)); // a real wait, so the guest suspends
-    return state.get(key) ?? null;
-  },
-  stateSet: async () => {},
-  stateDelete: async () => {},
-  publish: async () => 'id',
-  configGet: () => null,
-  invoke: async () => ({ status: 200, headers: [], body: new Uint8Array() }),
-  tryLock: async () => true,
-  unlock: async () => 'success',
-  keepAlive: async () => true,
-  nextId: async () => 1n,
-};
+const services = hostServices({ stateGet: probeStateGet() });
 
 const logs: Array<{ level: string; message: string; source: string }> = [];
 function ctx(timeoutMs = 2000): CallContext {

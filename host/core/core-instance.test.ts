@@ -7,6 +7,7 @@ import type { CallContext, HostServices } from '../call-context.ts';
 import type { InstanceOptions } from '../guest-instance.ts';
 import { LoadedFunction } from '../loaded-function.ts';
 import { CoreCompiled, DIRTY_TRACKING_THRESHOLD_BYTES } from './core-form.ts';
+import { hostServices } from '../../test/support/host-services.ts';
 
 const { parse } = (await import('@bytecodealliance/jco')) as { parse: (wat: string) => Promise<Uint8Array> };
 
@@ -57,18 +58,7 @@ const PAGES_WAT = `(module
     (i32.const 256)))`;
 
 const VALUE = new Uint8Array(300).fill(0x5a);
-const services: HostServices = {
-  stateGet: async () => VALUE.subarray(0, 7),
-  stateSet: async () => {},
-  stateDelete: async () => {},
-  publish: async () => 'id',
-  configGet: () => null,
-  invoke: async () => ({ status: 200, headers: [], body: new Uint8Array() }),
-  tryLock: async () => true,
-  unlock: async () => 'success',
-  keepAlive: async () => true,
-  nextId: async () => 1n,
-};
+const services = hostServices({ stateGet: async () => VALUE.subarray(0, 7) });
 const ctx = (): CallContext => ({
   requestId: 'r',
   functionName: 'pages',
