@@ -7,9 +7,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CallContext, type HostServices, type GuestRequest } from '../../host/call-context.ts';
+import { type CallContext, type GuestRequest } from '../../host/call-context.ts';
 import { DEFAULT_TUNING, LoadedFunction } from '../../host/loaded-function.ts';
 import { compileFunction, sha256 } from '../../host/module-forms.ts';
+import { hostServices } from '../../test/support/host-services.ts';
 import { ascArguments } from './build.ts';
 import L8Transform from './transform.js';
 
@@ -90,14 +91,7 @@ function stubImports(bytes: Uint8Array): WebAssembly.Imports {
   return imports;
 }
 
-const services: HostServices = {
-  stateGet: async () => null,
-  stateSet: async () => {},
-  stateDelete: async () => {},
-  publish: async () => 'id',
-  configGet: () => null,
-  invoke: async () => ({ status: 200, headers: [], body: new Uint8Array() }),
-};
+const services = hostServices();
 
 function context(): CallContext {
   return { requestId: 'bench', functionName: 'bench', deadline: performance.now() + 10_000, depth: 0, services, cancelled: false, log: () => {} };
