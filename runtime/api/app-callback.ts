@@ -5,36 +5,25 @@
 // that starts after L8 is waited for, retrying with backoff.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { Subscription } from '../../components/pubsub/contract.ts';
 import type { AppEvents, EventStatus, TopicEvent } from './app-events.ts';
+import { AppSubscriber, type AppCallbackHealth } from './app-subscriber.ts';
 import { APP_CALLBACK_SERVICE, service } from './protos.ts';
 
 type Msg = Record<string, any>;
 
-export interface AppCallbackHealth {
-  status: 'INIT' | 'UP' | 'DOWN';
-  reason?: string;
-}
+export type { AppCallbackHealth } from './app-subscriber.ts';
 
-export class AppCallbackClient {
+export class AppCallbackClient extends AppSubscriber {
   private readonly address: string;
   private readonly client: grpc.Client;
-  private readonly events: AppEvents;
-  private readonly logger: Logger;
-  private readonly deliveryTimeoutMs: number;
-  private readonly subscriptions: Subscription[] = [];
-  private subscribed = false;
-  private lastError = '';
-  private closed = false;
-  private retry: NodeJS.Timeout | null = null;
+  protected readonly app: { logFields: Record<string, string>; name: string };
   /** The subscriptions the app asked for, once it answered. */
   topics: Array<{ pubsub_name: string; topic: string; metadata: Record<string, string> }> = [];
 
   constructor(address: string, events: AppEvents, logger: Logger, deliveryTimeoutMs: number) {
+    super(events, logger, deliveryTimeoutMs);
     this.address = address;
-    this.events = events;
-    this.logger = logger;
-    this.deliveryTimeoutMs = deliveryTimeoutMs;
+    this.app = { logFields: { appCallback: address }, name: `app callback at ${address}` };
     this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 2000,
@@ -50,38 +39,23 @@ export class AppCallbackClient {
     });
   }
 
-  /** Starts asking the app for its subscriptions in the background; health says when done. */
-  start(): void {
-    void this.attempt(0);
-  }
-
-  private async attempt(failures: number): Promise<void> {
-    if (this.closed) return;
+  protected async askSubscriptions() {
+    let response: Msg;
     try {
-      const response = await this.call('ListTopicSubscriptions', {}, 5000);
-      this.topics = (response.subscriptions ?? []) as AppCallbackClient['topics'];
-      for (const t of this.topics) {
-        this.subscriptions.push(
-          await this.events.subscribe({
-            pubsub: t.pubsub_name,
-            topic: t.topic,
-            metadata: t.metadata ?? {},
-            via: `app callback ${this.address}`,
-            send: (event) => this.onTopicEvent(event),
-          }),
-        );
-      }
-      this.subscribed = true;
-      this.lastError = '';
-      this.logger.info({ appCallback: this.address, subscriptions: this.topics.map((t) => `${t.pubsub_name}/${t.topic}`) }, `app callback at ${this.address} subscribed to ${this.topics.length} topic(s)`);
+      response = await this.call('ListTopicSubscriptions', {}, 5000);
     } catch (error) {
-      for (const s of this.subscriptions.splice(0)) await s.close().catch(() => {});
       const e = error as grpc.ServiceError;
-      this.lastError = `ListTopicSubscriptions at ${this.address} failed: ${e.details || e.message}`;
-      if (failures === 0 || failures % 10 === 0) this.logger.warn({ appCallback: this.address }, `${this.lastError}; retrying until the app answers (readiness stays INIT)`);
-      if (this.closed) return;
-      this.retry = setTimeout(() => void this.attempt(failures + 1), Math.min(2000, 100 * 2 ** failures));
+      throw new Error(`ListTopicSubscriptions at ${this.address} failed: ${e.details || e.message}`);
     }
+    this.topics = (response.subscriptions ?? []) as AppCallbackClient['topics'];
+    return this.topics.map((t) => ({
+      pubsub: t.pubsub_name,
+      topic: t.topic,
+      metadata: t.metadata ?? {},
+      via: `app callback ${this.address}`,
+      send: (event: TopicEvent) => this.onTopicEvent(event),
+      describe: `${t.pubsub_name}/${t.topic}`,
+    }));
   }
 
   private async onTopicEvent(event: TopicEvent): Promise<EventStatus> {
@@ -104,10 +78,8 @@ export class AppCallbackClient {
     return { status: 'UP' };
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.retry) clearTimeout(this.retry);
-    for (const s of this.subscriptions.splice(0)) await s.close().catch(() => {});
+  override async close(): Promise<void> {
+    await super.close();
     this.client.close();
   }
 }

@@ -6,9 +6,8 @@
 // SUCCESS, 404 is DROP, every other status (or no answer) is a failed attempt to retry.
 // Delivery follows the same policy as everywhere else (app-events.ts).
 import type { Logger } from 'pino';
-import type { Subscription } from '../../components/pubsub/contract.ts';
-import type { AppCallbackHealth } from './app-callback.ts';
 import type { AppEvents, EventStatus, TopicEvent } from './app-events.ts';
+import { AppSubscriber, type AppCallbackHealth } from './app-subscriber.ts';
 
 interface HttpSubscription {
   pubsubname: string;
@@ -51,59 +50,37 @@ function parseSubscriptions(body: unknown, url: string): HttpSubscription[] {
   });
 }
 
-export class AppHttpSubscriber {
+export class AppHttpSubscriber extends AppSubscriber {
   private readonly base: string;
-  private readonly events: AppEvents;
-  private readonly logger: Logger;
-  private readonly deliveryTimeoutMs: number;
-  private readonly subscriptions: Subscription[] = [];
-  private subscribed = false;
-  private lastError = '';
-  private closed = false;
-  private retry: NodeJS.Timeout | null = null;
+  protected readonly app: { logFields: Record<string, string>; name: string };
 
   constructor(base: string, events: AppEvents, logger: Logger, deliveryTimeoutMs: number) {
+    super(events, logger, deliveryTimeoutMs);
     this.base = base.replace(/\/$/, '');
-    this.events = events;
-    this.logger = logger;
-    this.deliveryTimeoutMs = deliveryTimeoutMs;
+    this.app = { logFields: { app: this.base }, name: `HTTP app at ${this.base}` };
   }
 
-  start(): void {
-    void this.attempt(0);
-  }
-
-  private async attempt(failures: number): Promise<void> {
-    if (this.closed) return;
+  protected async askSubscriptions() {
     const url = `${this.base}/dapr/subscribe`;
+    let wanted: HttpSubscription[];
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
       // An app without subscriptions may not serve the path at all.
-      const wanted = response.status === 404 ? [] : response.ok ? parseSubscriptions(await response.json(), url) : (() => {
-        throw new Error(`GET ${url} answered HTTP ${response.status}`);
-      })();
-      for (const s of wanted) {
-        this.subscriptions.push(
-          await this.events.subscribe({
-            pubsub: s.pubsubname,
-            topic: s.topic,
-            metadata: s.metadata ?? {},
-            deadLetterTopic: s.deadLetterTopic,
-            via: `HTTP ${this.base}${s.route}`,
-            send: (event) => this.post(s.route, event),
-          }),
-        );
-      }
-      this.subscribed = true;
-      this.lastError = '';
-      this.logger.info({ app: this.base, subscriptions: wanted.map((s) => `${s.pubsubname}/${s.topic} -> ${s.route}`) }, `HTTP app at ${this.base} subscribed to ${wanted.length} topic(s)`);
+      if (response.status === 404) wanted = [];
+      else if (!response.ok) throw new Error(`GET ${url} answered HTTP ${response.status}`);
+      else wanted = parseSubscriptions(await response.json(), url);
     } catch (error) {
-      for (const s of this.subscriptions.splice(0)) await s.close().catch(() => {});
-      this.lastError = `GET ${url} failed: ${(error as Error).message}`;
-      if (failures === 0 || failures % 10 === 0) this.logger.warn({ app: this.base }, `${this.lastError}; retrying until the app answers (readiness stays INIT)`);
-      if (this.closed) return;
-      this.retry = setTimeout(() => void this.attempt(failures + 1), Math.min(2000, 100 * 2 ** failures));
+      throw new Error(`GET ${url} failed: ${(error as Error).message}`);
     }
+    return wanted.map((s) => ({
+      pubsub: s.pubsubname,
+      topic: s.topic,
+      metadata: s.metadata ?? {},
+      deadLetterTopic: s.deadLetterTopic,
+      via: `HTTP ${this.base}${s.route}`,
+      send: (event: TopicEvent) => this.post(s.route, event),
+      describe: `${s.pubsubname}/${s.topic} -> ${s.route}`,
+    }));
   }
 
   private async post(route: string, event: TopicEvent): Promise<EventStatus> {
@@ -135,11 +112,5 @@ export class AppHttpSubscriber {
   health(): AppCallbackHealth {
     if (!this.subscribed) return { status: 'INIT', reason: this.lastError || `waiting for the app at ${this.base} to answer GET /dapr/subscribe` };
     return { status: 'UP' };
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.retry) clearTimeout(this.retry);
-    for (const s of this.subscriptions.splice(0)) await s.close().catch(() => {});
   }
 }
