@@ -3,11 +3,12 @@
 // built into a WebAssembly component by `l8 build` (componentize-js). componentize-js
 // runs wizer synchronously, so the builds run as child processes, two at a time.
 import { execFile } from 'node:child_process';
-import { access, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from '../../scripts/build-examples.ts';
+import { exists } from '../../scripts/build-support.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const l8 = path.join(here, '..', '..', 'bin', 'l8.js');
@@ -22,14 +23,6 @@ export async function missingToolchain(): Promise<string | null> {
   }
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Function folders and their entry modules. */
 async function functions(): Promise<Array<{ name: string; entry: string }>> {

@@ -10,14 +10,15 @@
 // No crates and no SDK packages: Rust is compiled by rustc alone (Debian's 1.63 works:
 // apt-get install rustc libstd-rust-dev-wasm32), AssemblyScript with the asc API of the
 // project's `assemblyscript` dependency.
-import { execFile } from 'node:child_process';
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from '../../scripts/build-examples.ts';
+import { exists, runner } from '../../scripts/build-support.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const run = runner(here);
 const buildDir = path.join(here, 'build');
 
 const RUST = ['client', 'server', 'probe'] as const;
@@ -25,23 +26,7 @@ const ASSEMBLYSCRIPT = ['client', 'server'] as const;
 /** WASI preview 1 target names, preferred first (rustc renamed wasm32-wasi in 1.78). */
 const WASI_TARGETS = ['wasm32-wasip1', 'wasm32-wasi'] as const;
 
-function run(command: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd: here, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(Object.assign(error, { stdout, stderr }));
-      else resolve({ stdout, stderr });
-    });
-  });
-}
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Rustc {
   rustc: string;

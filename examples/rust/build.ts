@@ -13,14 +13,15 @@
 //
 // Every module's import and export names are checked against the ABI before the build
 // counts as done (the runtime checks the core signatures too, at deploy time).
-import { execFile } from 'node:child_process';
-import { access, copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from '../../scripts/build-examples.ts';
+import { exists, runner } from '../../scripts/build-support.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const run = runner(here);
 const targetDir = path.join(here, 'target');
 const buildDir = path.join(here, 'build');
 
@@ -36,23 +37,7 @@ interface Toolchain {
   hasUnknownTarget: boolean;
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd: here, env, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(Object.assign(error, { stdout, stderr }));
-      else resolve({ stdout, stderr });
-    });
-  });
-}
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Checks one rustc/cargo pair; returns the toolchain or why it cannot build the examples. */
 async function probe(rustc: string, cargo: string): Promise<Toolchain | string> {

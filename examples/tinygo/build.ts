@@ -4,15 +4,16 @@
 // go.mod, which points l8.dev/l8 at abi/go, so nothing is downloaded.
 // Go's build and module caches stay where `go env GOCACHE GOMODCACHE` says
 // (CI keeps them between runs).
-import { execFile } from 'node:child_process';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from '../../scripts/build-examples.ts';
+import { runner } from '../../scripts/build-support.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const run = runner(here);
 
 const MIN_GO = [1, 24] as const; // //go:wasmexport and -buildmode=c-shared on wasip1
 const MIN_TINYGO = [0, 34] as const; // //go:wasmexport and -buildmode=c-shared
@@ -27,19 +28,7 @@ function compiler(): Compiler {
   return choice;
 }
 
-interface RunResult {
-  stdout: string;
-  stderr: string;
-}
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd: here, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(Object.assign(error, { stdout, stderr }));
-      else resolve({ stdout, stderr });
-    });
-  });
-}
 
 const atLeast = (major: number, minor: number, min: readonly [number, number]) =>
   major > min[0] || (major === min[0] && minor >= min[1]);
